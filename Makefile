@@ -1,0 +1,46 @@
+# The README's commands. CI (.ci/run) calls `make test`, exactly as a user does.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+SCALE ?= 2000
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+
+.PHONY: setup run test bench lint summary clean
+
+# uv lives in its own small venv so that `uv sync` never removes it from the project's.
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+## setup: create .venv with exactly the versions in uv.lock (a no-op when already in sync)
+setup: $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+
+## run: generate demo sources, run the DAG through Airflow, print what it produced
+run: setup
+	$(BIN)/segments run $(if $(DATE),--date $(DATE))
+
+## test: the whole test suite (unit, dbt, quality, DAG integrity, end-to-end through Airflow)
+test: setup
+	$(BIN)/pytest
+
+## bench: time every stage and the whole run at SCALE customers
+bench: setup
+	$(BIN)/python -m benchmarks.run --scale $(SCALE)
+
+## lint: ruff on Python, sqlfluff on the dbt models
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project
+
+summary: setup
+	$(BIN)/segments summary
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

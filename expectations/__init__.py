@@ -1,0 +1,1 @@
+"""Great Expectations suites as code, and the gate that runs them between layers."""

@@ -1,0 +1,1 @@
+"""Models trained on the feature marts; segments and scores written back to the warehouse."""

@@ -1,0 +1,1 @@
+"""Shared plumbing of the warehouse: settings, stage runners the DAG calls, the run summary."""

@@ -1,0 +1,64 @@
+"""`segments`: the command line for what people do by hand.
+
+    segments run [--date YYYY-MM-DD]   run the pipeline DAG through Airflow, then summarise
+    segments generate [--customers N]  write demo sources into the landing zone
+    segments summary                   what the warehouse holds now
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import UTC, date, datetime
+
+from pipeline import settings as config
+
+
+def _date(value: str) -> date:
+    return date.fromisoformat(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="segments", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the pipeline DAG through Airflow and summarise")
+    run.add_argument("--date", type=_date, default=datetime.now(UTC).date(),
+                     help="as-of date of the run (default: today, UTC)")
+    gen = commands.add_parser("generate", help="write demo sources into the landing zone")
+    gen.add_argument("--customers", type=int, help="number of customers (default from settings)")
+    gen.add_argument("--date", type=_date, default=datetime.now(UTC).date(),
+                     help="the data ends the day before this date")
+    commands.add_parser("summary", help="print what the warehouse holds")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = config.load()
+
+    if args.command == "generate":
+        from demo_data.generate import generate
+
+        counts = generate(
+            settings.landing_dir, args.customers or settings.demo_customers, settings.demo_seed,
+            args.date, settings.demo_history_days,
+        )
+        print(f"wrote {counts.customers} customers and {counts.orders} orders to {settings.landing_dir}")
+        return 0
+
+    from pipeline.summary import render
+
+    if args.command == "run":
+        from pipeline.airflow_runner import DagRunFailed, run_dag
+
+        try:
+            log_file = run_dag(settings, args.date)
+        except DagRunFailed as error:
+            print(f"\nFAILED: {error}\n", file=sys.stderr)
+            print(render(settings.warehouse_path))
+            return 1
+        print(f"\nDAG run log: {log_file}\n")
+    print(render(settings.warehouse_path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Run dbt against the warehouse as a subprocess, its output streamed to our log.
+
+A subprocess (not dbt's in-process runner) keeps dbt's global state and logging out of the
+Airflow worker, and lets us read its peak memory exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections import deque
+from datetime import date
+from pathlib import Path
+
+from pipeline.settings import DBT_PROJECT_DIR, Settings
+
+log = logging.getLogger(__name__)
+
+
+class DbtError(RuntimeError):
+    """dbt exited non-zero: a model failed to build or a dbt test failed."""
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """Environment for dbt: the warehouse path, no telemetry, state under the data folder."""
+    return {
+        **os.environ,
+        **settings.as_env(),
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
+        "DBT_TARGET_PATH": str(settings.data_dir / "dbt" / "target"),
+        "DBT_LOG_PATH": str(settings.data_dir / "dbt" / "logs"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        "DBT_USE_COLORS": "False",
+    }
+
+
+def run_dbt(settings: Settings, args: list[str], as_of_date: date) -> tuple[int, float]:
+    """Run `dbt <args>` for the date; return (nodes run, peak RSS of dbt in MiB)."""
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [str(dbt), *args, "--vars", json.dumps({"as_of_date": as_of_date.isoformat()})]
+    log.info("running %s", " ".join(command))
+    tail: deque[str] = deque(maxlen=40)
+    with subprocess.Popen(
+        command, cwd=DBT_PROJECT_DIR, env=dbt_env(settings), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.info("dbt | %s", line.rstrip())
+            tail.append(line.rstrip())
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise DbtError(f"dbt {' '.join(args)} failed (exit {process.returncode}):\n" + "\n".join(tail))
+    results = settings.data_dir / "dbt" / "target" / "run_results.json"
+    nodes = len(json.loads(results.read_text())["results"]) if results.exists() else 0
+    return nodes, usage.ru_maxrss / 1024

@@ -1,0 +1,75 @@
+"""Every path and knob of the warehouse, in one place, each overridable by an environment variable.
+
+Read the environment when a setting is asked for, not at import: Airflow workers, tests and the
+benchmark set variables after this module is imported, and each must see its own values.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+def _path(var: str, default: Path) -> Path:
+    value = os.environ.get(var)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the configuration; build one with `load()`."""
+
+    data_dir: Path
+    landing_dir: Path
+    warehouse_path: Path
+    models_dir: Path
+    airflow_home: Path
+    demo_customers: int
+    demo_seed: int
+    demo_history_days: int
+    segments_k_min: int
+    segments_k_max: int
+    random_state: int
+
+    def as_env(self) -> dict[str, str]:
+        """The variables that reproduce these settings in a child process (Airflow, dbt)."""
+        return {
+            "SEGMENTS_DATA_DIR": str(self.data_dir),
+            "SEGMENTS_LANDING_DIR": str(self.landing_dir),
+            "SEGMENTS_WAREHOUSE": str(self.warehouse_path),
+            "SEGMENTS_MODELS_DIR": str(self.models_dir),
+            "SEGMENTS_AIRFLOW_HOME": str(self.airflow_home),
+            "SEGMENTS_DEMO_CUSTOMERS": str(self.demo_customers),
+            "SEGMENTS_DEMO_SEED": str(self.demo_seed),
+            "SEGMENTS_DEMO_HISTORY_DAYS": str(self.demo_history_days),
+            "SEGMENTS_K_MIN": str(self.segments_k_min),
+            "SEGMENTS_K_MAX": str(self.segments_k_max),
+            "SEGMENTS_RANDOM_STATE": str(self.random_state),
+        }
+
+    @property
+    def truth_dir(self) -> Path:
+        """Demo ground truth: read by tests and the benchmark, never by the pipeline."""
+        return self.landing_dir / "_truth"
+
+
+def load() -> Settings:
+    """Build the settings from the environment (see `.env.example` for every variable)."""
+    data_dir = _path("SEGMENTS_DATA_DIR", PROJECT_ROOT / "data")
+    return Settings(
+        data_dir=data_dir,
+        landing_dir=_path("SEGMENTS_LANDING_DIR", data_dir / "landing"),
+        warehouse_path=_path("SEGMENTS_WAREHOUSE", data_dir / "warehouse.duckdb"),
+        models_dir=_path("SEGMENTS_MODELS_DIR", data_dir / "models"),
+        airflow_home=_path("SEGMENTS_AIRFLOW_HOME", data_dir / "airflow"),
+        demo_customers=int(os.environ.get("SEGMENTS_DEMO_CUSTOMERS", "2000")),
+        demo_seed=int(os.environ.get("SEGMENTS_DEMO_SEED", "42")),
+        demo_history_days=int(os.environ.get("SEGMENTS_DEMO_HISTORY_DAYS", "730")),
+        segments_k_min=int(os.environ.get("SEGMENTS_K_MIN", "3")),
+        segments_k_max=int(os.environ.get("SEGMENTS_K_MAX", "8")),
+        random_state=int(os.environ.get("SEGMENTS_RANDOM_STATE", "0")),
+    )

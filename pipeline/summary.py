@@ -1,0 +1,81 @@
+"""What a run produced, in words a person reads: tables, row counts, segments, quality, timings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+SCHEMAS = ("raw", "quarantine", "staging", "reference", "marts", "segments", "quality", "ops")
+
+
+def _table(rows: list[tuple], headers: tuple[str, ...]) -> str:
+    cells = [tuple(str(v) for v in row) for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    body = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join([line, "  ".join("-" * w for w in widths), *body])
+
+
+def render(warehouse_path: Path) -> str:
+    """A plain-text summary of the warehouse and its latest run."""
+    if not warehouse_path.exists():
+        return f"No warehouse at {warehouse_path}: run `make run` first."
+    out = [f"Warehouse: {warehouse_path} ({warehouse_path.stat().st_size / 1e6:.1f} MB)"]
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in (select unnest(?)) order by table_schema, table_name",
+            [list(SCHEMAS)],
+        ).fetchall()
+        counts = [
+            (f"{schema}.{name}", con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0])
+            for schema, name in tables
+        ]
+        out += ["", "Tables", _table(counts, ("table", "rows"))]
+
+        if ("segments", "customer_segments") in tables:
+            segments = con.execute(
+                """
+                select segment_id, segment_name, count(*) as people,
+                       format('{:.1f}%', 100.0 * count(*) / sum(count(*)) over ()) as share
+                from segments.customer_segments group by all order by people desc
+                """
+            ).fetchall()
+            out += ["", "Segments", _table(segments, ("id", "segment", "people", "share"))]
+
+        latest = None
+        if ("ops", "stage_runs") in tables:
+            latest = con.execute(
+                "select run_id from ops.stage_runs order by started_at desc limit 1"
+            ).fetchone()
+        if latest and ("quality", "expectation_results") in tables:
+            quality = con.execute(
+                """
+                select suite, count(*) filter (success) as passed,
+                       count(*) filter (not success and severity = 'critical') as failed,
+                       count(*) filter (not success and severity != 'critical') as warnings
+                from quality.expectation_results where run_id = ? group by suite order by suite
+                """,
+                latest,
+            ).fetchall()
+            failures = con.execute(
+                """
+                select suite, expectation, coalesce(column_name, '(table)'), severity, observed_value
+                from quality.expectation_results where run_id = ? and not success
+                """,
+                latest,
+            ).fetchall()
+            out += ["", f"Quality (run {latest[0]})", _table(quality, ("suite", "passed", "failed", "warnings"))]
+            if failures:
+                out += ["", _table(failures, ("suite", "expectation", "column", "severity", "observed"))]
+        if latest:
+            stages = con.execute(
+                """
+                select stage, round(seconds, 2), rows, round(peak_rss_mb) from ops.stage_runs
+                where run_id = ? order by started_at
+                """,
+                latest,
+            ).fetchall()
+            out += ["", "Stages", _table(stages, ("stage", "seconds", "rows", "peak MiB"))]
+    return "\n".join(out)
