@@ -2,14 +2,15 @@
 
 - Raw keeps every value as the text the source delivered: typing is staging's job, so a value
   that doesn't cast is visible in raw rather than lost on the way in.
-- Lines the CSV reader cannot split into the expected columns go to `quarantine.<table>` with
-  the file, line number and reason; rows in = rows loaded + rows quarantined.
+- Lines the CSV reader cannot split into the file's columns go to `quarantine.<table>`, one row
+  per line, with the file, line number, columns and reason; rows in = loaded + quarantined.
 - A file is identified by its content hash: loading the same file again is a no-op, a changed
   file is a new batch. Each file's rows, rejects and its entry in `raw._loads` commit together.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -60,9 +61,20 @@ def _ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _header(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    rel = con.sql("select * from read_csv(?, all_varchar = true, header = true) limit 0", params=[str(path)])
-    return list(rel.columns)
+def _header(path: Path) -> list[str]:
+    """The file's own column names, read directly: the CSV sniffer can be misled by bad lines."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _read_csv_sql(header: list[str]) -> str:
+    """A read_csv call with the dialect and columns fixed, so nothing is guessed from the data."""
+    columns = ", ".join(f"'{name}': 'VARCHAR'" for name in header)
+    return (
+        "read_csv(?, header = true, delim = ',', quote = '\"', escape = '\"', "
+        f"columns = {{{columns}}}, store_rejects = true, "
+        "rejects_scan = 'load_rejects_scan', rejects_table = 'load_rejects')"
+    )
 
 
 def load_file(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> LoadResult:
@@ -73,7 +85,8 @@ def load_file(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> Loa
         log.info("%s: %s already loaded as %s, skipped", source.table, path, batch_id)
         return LoadResult(source.table, str(path), batch_id, 0, 0, skipped=True)
 
-    missing = [col for col in source.columns if col not in _header(con, path)]
+    header = _header(path)
+    missing = [col for col in source.columns if col not in header]
     if missing:
         raise SourceFileError(
             f"{path}: header line lacks required column(s) {', '.join(missing)} "
@@ -98,8 +111,7 @@ def load_file(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> Loa
             f"""
             insert into raw.{source.table}
             select {select_cols}, ? as _batch_id, ? as _loaded_at, ? as _source_file
-            from read_csv(?, all_varchar = true, header = true, store_rejects = true,
-                          rejects_scan = 'load_rejects_scan', rejects_table = 'load_rejects')
+            from {_read_csv_sql(header)}
             """,
             [batch_id, loaded_at, str(path), str(path)],
         )
@@ -109,12 +121,16 @@ def load_file(con: duckdb.DuckDBPyConnection, source: Source, path: Path) -> Loa
         con.execute(
             f"""
             insert into quarantine.{source.table}
-            select ?, ?, line, column_name, error_type::varchar, error_message, csv_line, ?
+            select
+                ?, ?, line, string_agg(distinct column_name, ', ' order by column_name),
+                string_agg(distinct error_type::varchar, ', '),
+                string_agg(distinct error_message, '; '), any_value(csv_line), ?
             from load_rejects
+            group by line
             """,
             [batch_id, str(path), loaded_at],
         )
-        rejected = con.execute("select count(*) from load_rejects").fetchone()[0]
+        rejected = con.execute("select count(distinct line) from load_rejects").fetchone()[0]
         con.execute(
             "insert into raw._loads values (?, ?, ?, ?, ?, ?, ?)",
             [batch_id, source.table, str(path), sha, loaded, rejected, loaded_at],

@@ -1,0 +1,44 @@
+"""Shared test set-up: every test works in its own temporary data folder, never in ./data."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+AS_OF = date(2026, 11, 25)
+TEST_CUSTOMERS = 1500
+
+# Airflow reads its configuration when first imported: point it away from ~/airflow first.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-home-"))
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+# A developer's own overrides must not send tests to their warehouse.
+for name in [n for n in os.environ if n.startswith("SEGMENTS_")]:
+    del os.environ[name]
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, data_dir: Path, customers: int = TEST_CUSTOMERS):
+    """Settings whose every path lies under data_dir."""
+    from pipeline import settings as config
+
+    monkeypatch.setenv("SEGMENTS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("SEGMENTS_DEMO_CUSTOMERS", str(customers))
+    return config.load()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    return configure(monkeypatch, tmp_path / "data")
+
+
+@pytest.fixture(scope="module")
+def module_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield configure(monkeypatch, tmp_path_factory.mktemp("data"))
