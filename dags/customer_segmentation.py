@@ -8,7 +8,7 @@ segments are replaced), and one run writes the warehouse at a time (`max_active_
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, get_current_context, task
 
@@ -23,7 +23,7 @@ DEFAULT_ARGS = {
 @dag(
     dag_id="customer_segmentation",
     schedule="@daily",
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

@@ -6,14 +6,15 @@ stays flat whatever the scale. The same (customers, seed, end date) always gives
 Files written (the landing-zone layout every loader reads):
     crm/customers.csv      CRM export: one row per CRM customer
     shop/orders.csv        shop orders, timestamps in UTC with offset
-    _truth/persons.parquet hidden persona and the real next-30-day outcome (never read by the pipeline)
+    _truth/persons.parquet hidden persona and the real next-30-day outcome (the pipeline never
+                           reads it; tests and the benchmark do)
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,11 @@ def _messy_emails(rng: np.random.Generator, clean: np.ndarray) -> np.ndarray:
 
 
 def _chunk(
-    rng: np.random.Generator, first_id: int, n: int, first_order_id: int, end: datetime,
+    rng: np.random.Generator,
+    first_id: int,
+    n: int,
+    first_order_id: int,
+    end: datetime,
     history_days: int,
 ) -> tuple[pa.Table, pa.Table, pa.Table]:
     """Generate n customers, their orders and their truth, all vectorised."""
@@ -169,7 +174,7 @@ def generate(
     landing_dir: Path, customers: int, seed: int, end_date: date, history_days: int = 730
 ) -> GeneratedCounts:
     """Write all demo source files for `customers` customers with data up to `end_date` (excl.)."""
-    end = datetime.combine(end_date, datetime.min.time(), tzinfo=timezone.utc)
+    end = datetime.combine(end_date, datetime.min.time(), tzinfo=UTC)
     paths = {
         "customers": landing_dir / "crm" / "customers.csv",
         "orders": landing_dir / "shop" / "orders.csv",
@@ -206,4 +211,3 @@ def has_sources(landing_dir: Path) -> bool:
     return (landing_dir / "crm" / "customers.csv").exists() and (
         landing_dir / "shop" / "orders.csv"
     ).exists()
-

@@ -36,7 +36,9 @@ class QualityGateFailed(RuntimeError):
 
 def _describe(outcome: ExpectationOutcome) -> str:
     column = f"column {outcome.column}" if outcome.column else "the table"
-    return f"{outcome.suite}: {outcome.expectation} on {column} failed (observed {outcome.observed})"
+    return (
+        f"{outcome.suite}: {outcome.expectation} on {column} failed (observed {outcome.observed})"
+    )
 
 
 def _observed(result: dict[str, Any]) -> str:
@@ -129,8 +131,16 @@ def _record(warehouse_path: Path, run_id: str, outcomes: list[ExpectationOutcome
         con.executemany(
             "insert into quality.expectation_results values (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (run_id, o.suite, o.expectation, o.column, o.severity, o.success, o.observed,
-                 validated_at)
+                (
+                    run_id,
+                    o.suite,
+                    o.expectation,
+                    o.column,
+                    o.severity,
+                    o.success,
+                    o.observed,
+                    validated_at,
+                )
                 for o in outcomes
             ],
         )

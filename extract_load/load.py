@@ -152,6 +152,8 @@ def load_all(warehouse_path: Path, landing_dir: Path) -> list[LoadResult]:
         for source in SOURCES:
             path = landing_dir / source.relpath
             if not path.exists():
-                raise SourceFileError(f"{path}: no file for source {source.table} in the landing zone")
+                raise SourceFileError(
+                    f"{path}: no file for source {source.table} in the landing zone"
+                )
             results.append(load_file(con, source, path))
     return results

@@ -115,13 +115,17 @@ def name_segments(features: pd.DataFrame, labels: np.ndarray) -> dict[int, str]:
         if row["frequency"] == 0:
             names[segment] = "Prospects, no purchase yet"
             continue
-        value = "High spenders" if row["monetary"] >= 2 * overall["monetary"] else (
-            "Mid spenders" if row["monetary"] >= overall["monetary"] else "Low spenders"
+        value = (
+            "High spenders"
+            if row["monetary"] >= 2 * overall["monetary"]
+            else ("Mid spenders" if row["monetary"] >= overall["monetary"] else "Low spenders")
         )
         often = "frequent" if row["frequency"] >= 2 * max(overall["frequency"], 1) else "occasional"
         recency = (
-            "active" if row["recency_days"] <= 60
-            else "cooling" if row["recency_days"] <= 180
+            "active"
+            if row["recency_days"] <= 60
+            else "cooling"
+            if row["recency_days"] <= 180
             else "lapsed"
         )
         names[segment] = f"{value}, {often}, {recency}"
@@ -135,7 +139,11 @@ def name_segments(features: pd.DataFrame, labels: np.ndarray) -> dict[int, str]:
 
 
 def train_and_assign(
-    warehouse_path: Path, models_dir: Path, as_of_date: date, k_min: int, k_max: int,
+    warehouse_path: Path,
+    models_dir: Path,
+    as_of_date: date,
+    k_min: int,
+    k_max: int,
     random_state: int,
 ) -> SegmentationResult:
     """Fit the clustering, save it, and replace `segments.customer_segments` for the date."""
@@ -165,7 +173,9 @@ def train_and_assign(
         },
     }
     models_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump({"pipeline": pipeline, "metadata": metadata}, models_dir / f"{model_version}.joblib")
+    joblib.dump(
+        {"pipeline": pipeline, "metadata": metadata}, models_dir / f"{model_version}.joblib"
+    )
 
     segments = pd.DataFrame(
         {

@@ -32,7 +32,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW_HOME": str(settings.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get(
+            "AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"
+        ),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
 
@@ -41,7 +43,10 @@ def _airflow(settings: Settings, args: list[str], log_file: Path) -> int:
     airflow = Path(sys.executable).with_name("airflow")
     with log_file.open("a") as out:
         return subprocess.run(
-            [str(airflow), *args], env=airflow_env(settings), stdout=out, stderr=subprocess.STDOUT,
+            [str(airflow), *args],
+            env=airflow_env(settings),
+            stdout=out,
+            stderr=subprocess.STDOUT,
             check=False,
         ).returncode
 

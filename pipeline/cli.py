@@ -1,8 +1,8 @@
 """`segments`: the command line for what people do by hand.
 
-    segments run [--date YYYY-MM-DD]   run the pipeline DAG through Airflow, then summarise
-    segments generate [--customers N]  write demo sources into the landing zone
-    segments summary                   what the warehouse holds now
+segments run [--date YYYY-MM-DD]   run the pipeline DAG through Airflow, then summarise
+segments generate [--customers N]  write demo sources into the landing zone
+segments summary                   what the warehouse holds now
 """
 
 from __future__ import annotations
@@ -23,12 +23,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="segments", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pipeline DAG through Airflow and summarise")
-    run.add_argument("--date", type=_date, default=datetime.now(UTC).date(),
-                     help="as-of date of the run (default: today, UTC)")
+    run.add_argument(
+        "--date",
+        type=_date,
+        default=datetime.now(UTC).date(),
+        help="as-of date of the run (default: today, UTC)",
+    )
     gen = commands.add_parser("generate", help="write demo sources into the landing zone")
     gen.add_argument("--customers", type=int, help="number of customers (default from settings)")
-    gen.add_argument("--date", type=_date, default=datetime.now(UTC).date(),
-                     help="the data ends the day before this date")
+    gen.add_argument(
+        "--date",
+        type=_date,
+        default=datetime.now(UTC).date(),
+        help="the data ends the day before this date",
+    )
     commands.add_parser("summary", help="print what the warehouse holds")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -38,10 +46,15 @@ def main(argv: list[str] | None = None) -> int:
         from demo_data.generate import generate
 
         counts = generate(
-            settings.landing_dir, args.customers or settings.demo_customers, settings.demo_seed,
-            args.date, settings.demo_history_days,
+            settings.landing_dir,
+            args.customers or settings.demo_customers,
+            settings.demo_seed,
+            args.date,
+            settings.demo_history_days,
         )
-        print(f"wrote {counts.customers} customers and {counts.orders} orders to {settings.landing_dir}")
+        print(
+            f"wrote {counts.customers} customers, {counts.orders} orders to {settings.landing_dir}"
+        )
         return 0
 
     from pipeline.summary import render

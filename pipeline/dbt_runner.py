@@ -45,8 +45,12 @@ def run_dbt(settings: Settings, args: list[str], as_of_date: date) -> tuple[int,
     log.info("running %s", " ".join(command))
     tail: deque[str] = deque(maxlen=40)
     with subprocess.Popen(
-        command, cwd=DBT_PROJECT_DIR, env=dbt_env(settings), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        command,
+        cwd=DBT_PROJECT_DIR,
+        env=dbt_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     ) as process:
         assert process.stdout is not None
         for line in process.stdout:
@@ -55,7 +59,9 @@ def run_dbt(settings: Settings, args: list[str], as_of_date: date) -> tuple[int,
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        raise DbtError(f"dbt {' '.join(args)} failed (exit {process.returncode}):\n" + "\n".join(tail))
+        raise DbtError(
+            f"dbt {' '.join(args)} failed (exit {process.returncode}):\n" + "\n".join(tail)
+        )
     results = settings.data_dir / "dbt" / "target" / "run_results.json"
     nodes = len(json.loads(results.read_text())["results"]) if results.exists() else 0
     return nodes, usage.ru_maxrss / 1024

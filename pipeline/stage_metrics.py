@@ -1,4 +1,4 @@
-"""Time and peak memory of each pipeline stage, kept in `ops.stage_runs` for operators and the benchmark.
+"""Time and peak memory of each pipeline stage, kept in `ops.stage_runs` for operators and bench.
 
 Peak memory is per stage: on Linux the process's high-water mark is reset before the stage
 (`/proc/self/clear_refs`), and a stage that runs a subprocess (dbt) reports the child's peak.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,10 +20,9 @@ log = logging.getLogger(__name__)
 
 
 def _reset_peak_rss() -> None:
-    try:
+    # Not Linux, or not allowed: the peak then covers the whole process so far.
+    with suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:  # not Linux, or not allowed: the peak then covers the whole process
-        pass
 
 
 def current_peak_rss_mb() -> float:
@@ -51,7 +50,7 @@ class Stage:
 
 @contextmanager
 def measure(warehouse_path: Path, run_id: str, name: str) -> Iterator[Stage]:
-    """Measure the block; on success append a row to `ops.stage_runs` (a failed stage leaves none)."""
+    """Measure the block; on success, add a row to `ops.stage_runs` (a failed stage adds none)."""
     stage = Stage(name)
     _reset_peak_rss()
     started = time.perf_counter()

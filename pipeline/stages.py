@@ -25,7 +25,10 @@ def generate_sources(run_id: str, as_of_date: date) -> dict[str, int]:
         return {"customers": 0, "orders": 0}
     with measure(settings.warehouse_path, run_id, "generate") as stage:
         counts = generate(
-            settings.landing_dir, settings.demo_customers, settings.demo_seed, as_of_date,
+            settings.landing_dir,
+            settings.demo_customers,
+            settings.demo_seed,
+            as_of_date,
             settings.demo_history_days,
         )
         stage.rows = counts.customers + counts.orders
@@ -72,8 +75,12 @@ def train_segments(run_id: str, as_of_date: date) -> dict[str, int]:
     settings = config.load()
     with measure(settings.warehouse_path, run_id, "segmentation") as stage:
         result = train_and_assign(
-            settings.warehouse_path, settings.models_dir, as_of_date, settings.segments_k_min,
-            settings.segments_k_max, settings.random_state,
+            settings.warehouse_path,
+            settings.models_dir,
+            as_of_date,
+            settings.segments_k_min,
+            settings.segments_k_max,
+            settings.random_state,
         )
         stage.rows = sum(result.sizes.values())
     return result.sizes

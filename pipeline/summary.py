@@ -11,7 +11,9 @@ SCHEMAS = ("raw", "quarantine", "staging", "reference", "marts", "segments", "qu
 
 def _table(rows: list[tuple], headers: tuple[str, ...]) -> str:
     cells = [tuple(str(v) for v in row) for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     body = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join([line, "  ".join("-" * w for w in widths), *body])
@@ -29,7 +31,10 @@ def render(warehouse_path: Path) -> str:
             [list(SCHEMAS)],
         ).fetchall()
         counts = [
-            (f"{schema}.{name}", con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0])
+            (
+                f"{schema}.{name}",
+                con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0],
+            )
             for schema, name in tables
         ]
         out += ["", "Tables", _table(counts, ("table", "rows"))]
@@ -61,14 +66,22 @@ def render(warehouse_path: Path) -> str:
             ).fetchall()
             failures = con.execute(
                 """
-                select suite, expectation, coalesce(column_name, '(table)'), severity, observed_value
+                select
+                    suite, expectation, coalesce(column_name, '(table)'), severity, observed_value
                 from quality.expectation_results where run_id = ? and not success
                 """,
                 latest,
             ).fetchall()
-            out += ["", f"Quality (run {latest[0]})", _table(quality, ("suite", "passed", "failed", "warnings"))]
+            out += [
+                "",
+                f"Quality (run {latest[0]})",
+                _table(quality, ("suite", "passed", "failed", "warnings")),
+            ]
             if failures:
-                out += ["", _table(failures, ("suite", "expectation", "column", "severity", "observed"))]
+                out += [
+                    "",
+                    _table(failures, ("suite", "expectation", "column", "severity", "observed")),
+                ]
         if latest:
             stages = con.execute(
                 """

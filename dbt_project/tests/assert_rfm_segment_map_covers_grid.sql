@@ -25,10 +25,12 @@ matches as (
         count(segment_map.rfm_segment) as segments
     from grid
     left join {{ ref('rfm_segment_map') }} as segment_map
-        on grid.r_score between segment_map.r_score_min and segment_map.r_score_max
-        and grid.f_score between segment_map.f_score_min and segment_map.f_score_max
+        on
+            grid.r_score between segment_map.r_score_min and segment_map.r_score_max
+            and grid.f_score between segment_map.f_score_min and segment_map.f_score_max
     group by grid.r_score, grid.f_score
 
 )
 
-select * from matches where segments != 1
+select * from matches
+where segments != 1

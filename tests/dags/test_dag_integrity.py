@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
@@ -51,7 +52,7 @@ def test_no_cycles(dagbag):
 def test_pipeline_order(dagbag):
     dag = dagbag.dags["customer_segmentation"]
     chain = ["generate_sources", "load_raw", "dbt_build", "quality_gate_marts", "train_segments"]
-    for upstream, downstream in zip(chain, chain[1:], strict=False):
+    for upstream, downstream in itertools.pairwise(chain):
         assert upstream in dag.get_task(downstream).upstream_task_ids
 
 

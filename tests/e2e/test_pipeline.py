@@ -64,8 +64,9 @@ def test_rfm_mart_agrees_with_a_pandas_computation_from_the_source_file(pipeline
     orders = _source(settings, "shop/orders.csv")
     orders["ordered_at"] = pd.to_datetime(orders["ordered_at"], utc=True)
     orders["amount"] = orders["amount"].astype(float)
-    done = orders[(orders["status"] == "completed")
-                  & (orders["ordered_at"] < pd.Timestamp(AS_OF, tz="UTC"))]
+    done = orders[
+        (orders["status"] == "completed") & (orders["ordered_at"] < pd.Timestamp(AS_OF, tz="UTC"))
+    ]
     expected = done.groupby("customer_id").agg(
         frequency=("order_id", "count"), monetary=("amount", "sum"), last=("ordered_at", "max")
     )
@@ -93,8 +94,12 @@ def test_quality_results_and_stage_timings_are_recorded(pipeline_run):
 
 def test_rerunning_the_date_duplicates_nothing(pipeline_run):
     settings, _ = pipeline_run
-    tables = ["raw.crm__customers", "raw.shop__orders", "marts.customer_rfm",
-              "segments.customer_segments"]
+    tables = [
+        "raw.crm__customers",
+        "raw.shop__orders",
+        "marts.customer_rfm",
+        "segments.customer_segments",
+    ]
     before = {t: _query(settings, f"select count(*) as n from {t}").n[0] for t in tables}
     run_dag(settings, AS_OF)
     after = {t: _query(settings, f"select count(*) as n from {t}").n[0] for t in tables}
@@ -119,9 +124,12 @@ def test_broken_expectation_stops_the_run_before_segments(tmp_path, monkeypatch)
     assert "expect_column_values_to_be_between on column monetary" in log_text
     assert "customer_segmentation" in str(failure.value)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        tables = {row[0] for row in con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables"
-        ).fetchall()}
+        tables = {
+            row[0]
+            for row in con.execute(
+                "select table_schema || '.' || table_name from information_schema.tables"
+            ).fetchall()
+        }
         failed = con.execute(
             "select column_name from quality.expectation_results where not success"
         ).fetchall()

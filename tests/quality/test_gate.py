@@ -1,4 +1,4 @@
-"""The GX gate: a clean mart passes; each kind of defect fails it, named precisely, and is recorded."""
+"""The GX gate: a clean mart passes; each defect fails it, named precisely, and is recorded."""
 
 from __future__ import annotations
 
@@ -53,19 +53,33 @@ def test_clean_mart_passes_and_every_result_is_recorded(warehouse):
 @pytest.mark.parametrize(
     ("defect", "column", "expectation"),
     [
-        ("update marts.customer_rfm set person_id = null where recency_days = 3",
-         "person_id", "expect_column_values_to_not_be_null"),
-        ("insert into marts.customer_rfm select * from marts.customer_rfm limit 5",
-         "person_id", "expect_column_values_to_be_unique"),
-        ("update marts.customer_rfm set r_score = 9 where recency_days = 3",
-         "r_score", "expect_column_values_to_be_between"),
-        ("update marts.customer_rfm set monetary = -1 where recency_days = 3",
-         "monetary", "expect_column_values_to_be_between"),
+        (
+            "update marts.customer_rfm set person_id = null where recency_days = 3",
+            "person_id",
+            "expect_column_values_to_not_be_null",
+        ),
+        (
+            "insert into marts.customer_rfm select * from marts.customer_rfm limit 5",
+            "person_id",
+            "expect_column_values_to_be_unique",
+        ),
+        (
+            "update marts.customer_rfm set r_score = 9 where recency_days = 3",
+            "r_score",
+            "expect_column_values_to_be_between",
+        ),
+        (
+            "update marts.customer_rfm set monetary = -1 where recency_days = 3",
+            "monetary",
+            "expect_column_values_to_be_between",
+        ),
         ("delete from marts.customer_rfm", None, "expect_table_row_count_to_be_between"),
     ],
     ids=["null-key", "doubled-rows", "score-out-of-range", "negative-money", "empty"],
 )
-def test_defect_fails_the_gate_naming_table_column_and_check(warehouse, defect, column, expectation):
+def test_defect_fails_the_gate_naming_table_column_and_check(
+    warehouse, defect, column, expectation
+):
     with duckdb.connect(str(warehouse)) as con:
         con.execute(defect)
     with pytest.raises(QualityGateFailed) as failure:

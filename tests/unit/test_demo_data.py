@@ -15,7 +15,8 @@ from tests.conftest import AS_OF
 def _digest(folder):
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*")) if p.is_file()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -48,15 +49,21 @@ def test_files_agree_with_counts_truth_and_end_date(tmp_path):
 def test_personas_drive_behaviour(tmp_path):
     generate(tmp_path, 3000, seed=3, end_date=AS_OF)
     con = duckdb.connect()
-    per_persona = con.sql(
-        f"""
-        select truth.persona, count(orders.order_id) / count(distinct truth.true_person) as orders_pp
+    per_persona = (
+        con.sql(
+            f"""
+        select
+            truth.persona,
+            count(orders.order_id) / count(distinct truth.true_person) as orders_pp
         from '{tmp_path}/_truth/persons.parquet' as truth
         left join read_csv('{tmp_path}/shop/orders.csv') as orders
             on orders.customer_id = truth.true_person
         group by truth.persona
         """
-    ).df().set_index("persona")["orders_pp"]
+        )
+        .df()
+        .set_index("persona")["orders_pp"]
+    )
     assert per_persona["loyal_high_value"] > 3 * per_persona["occasional"]
 
 

@@ -1,4 +1,4 @@
-"""The raw loader: every row accounted for, bad lines quarantined with their place, no double loads."""
+"""The raw loader: every row accounted for, bad lines quarantined in place, no double loads."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def test_loads_every_row_once_with_metadata(tmp_path, landing):
     second = load_all(warehouse, landing_dir)
 
     assert {r.table: r.rows_loaded for r in first} == {
-        "crm__customers": counts.customers, "shop__orders": counts.orders
+        "crm__customers": counts.customers,
+        "shop__orders": counts.orders,
     }
     assert all(r.skipped for r in second)
     assert _count(warehouse, "raw.shop__orders") == counts.orders
@@ -55,7 +56,8 @@ def test_malformed_line_goes_to_quarantine_with_line_and_reason(tmp_path, landin
             "select _source_file, line, reason, raw_line from quarantine.shop__orders"
         ).fetchall()
         loads = con.execute(
-            "select rows_loaded, rows_quarantined from raw._loads where source_table = 'shop__orders'"
+            "select rows_loaded, rows_quarantined from raw._loads "
+            "where source_table = 'shop__orders'"
         ).fetchone()
     assert len(rows) == 1
     source_file, line, reason, raw_line = rows[0]
@@ -81,7 +83,7 @@ def test_missing_file_is_named(tmp_path, landing):
 
 
 def test_changed_file_is_a_new_batch(tmp_path, landing):
-    landing_dir, counts = landing
+    landing_dir, _ = landing
     warehouse = tmp_path / "wh.duckdb"
     load_all(warehouse, landing_dir)
     generate(landing_dir, 300, seed=12, end_date=AS_OF)  # a new export with other content

@@ -70,7 +70,7 @@ scored as (
     select
         *,
         case when frequency > 0 then ntile(5) over (
-            partition by frequency > 0 order by recency_days desc, person_id
+            partition by frequency > 0 order by recency_days desc, person_id asc
         ) else 1 end as r_score,
         case when frequency > 0 then ntile(5) over (
             partition by frequency > 0 order by frequency, person_id
@@ -100,8 +100,9 @@ final as (
         end as rfm_segment
     from scored
     left join segment_map
-        on scored.r_score between segment_map.r_score_min and segment_map.r_score_max
-        and scored.f_score between segment_map.f_score_min and segment_map.f_score_max
+        on
+            scored.r_score between segment_map.r_score_min and segment_map.r_score_max
+            and scored.f_score between segment_map.f_score_min and segment_map.f_score_max
 
 )
 
