@@ -9,7 +9,7 @@ import duckdb
 SCHEMAS = ("raw", "quarantine", "staging", "reference", "marts", "segments", "quality", "ops")
 
 
-def _table(rows: list[tuple], headers: tuple[str, ...]) -> str:
+def format_table(rows: list[tuple], headers: tuple[str, ...]) -> str:
     cells = [tuple(str(v) for v in row) for row in rows]
     widths = [
         max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
@@ -37,7 +37,7 @@ def render(warehouse_path: Path) -> str:
             )
             for schema, name in tables
         ]
-        out += ["", "Tables", _table(counts, ("table", "rows"))]
+        out += ["", "Tables", format_table(counts, ("table", "rows"))]
 
         if ("segments", "customer_segments") in tables:
             segments = con.execute(
@@ -47,7 +47,7 @@ def render(warehouse_path: Path) -> str:
                 from segments.customer_segments group by all order by people desc
                 """
             ).fetchall()
-            out += ["", "Segments", _table(segments, ("id", "segment", "people", "share"))]
+            out += ["", "Segments", format_table(segments, ("id", "segment", "people", "share"))]
 
         latest = None
         if ("ops", "stage_runs") in tables:
@@ -75,12 +75,14 @@ def render(warehouse_path: Path) -> str:
             out += [
                 "",
                 f"Quality (run {latest[0]})",
-                _table(quality, ("suite", "passed", "failed", "warnings")),
+                format_table(quality, ("suite", "passed", "failed", "warnings")),
             ]
             if failures:
                 out += [
                     "",
-                    _table(failures, ("suite", "expectation", "column", "severity", "observed")),
+                    format_table(
+                        failures, ("suite", "expectation", "column", "severity", "observed")
+                    ),
                 ]
         if latest:
             stages = con.execute(
@@ -90,5 +92,5 @@ def render(warehouse_path: Path) -> str:
                 """,
                 latest,
             ).fetchall()
-            out += ["", "Stages", _table(stages, ("stage", "seconds", "rows", "peak MiB"))]
+            out += ["", "Stages", format_table(stages, ("stage", "seconds", "rows", "peak MiB"))]
     return "\n".join(out)

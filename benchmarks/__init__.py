@@ -1,0 +1,1 @@
+"""Benchmarks: measured figures for the README, printed as tables, never asserted in tests."""

@@ -1,0 +1,130 @@
+"""Time each stage and the whole pipeline at a given scale; print a table, write results.json.
+
+    make bench SCALE=100000      (or: python -m benchmarks.run --scale 100000)
+
+The demo company is generated once per scale under <data>/bench/scale-N/landing and reused;
+every benchmark run starts from an empty warehouse and runs the DAG through real Airflow,
+exactly as `make run` does. Per-stage time, rows and peak memory come from `ops.stage_runs`,
+which the stages write themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import shutil
+import sys
+import time
+from datetime import UTC, datetime
+
+import duckdb
+
+from pipeline import settings as config
+from pipeline.airflow_runner import run_dag
+from pipeline.summary import format_table
+
+log = logging.getLogger("benchmarks")
+
+
+def bench_dir():
+    """data/bench under the configured data folder (read before this run changes it)."""
+    return config.load().data_dir / "bench"
+
+
+def _children_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def run(scale: int, as_of: str) -> dict:
+    root = bench_dir() / f"scale-{scale}"
+    os.environ.update({"SEGMENTS_DATA_DIR": str(root), "SEGMENTS_DEMO_CUSTOMERS": str(scale)})
+    for name in ("SEGMENTS_WAREHOUSE", "SEGMENTS_LANDING_DIR", "SEGMENTS_AIRFLOW_HOME"):
+        os.environ.pop(name, None)
+    settings = config.load()
+    as_of_date = datetime.fromisoformat(as_of).date()
+
+    stages = []
+    from demo_data.generate import generate, has_sources
+    from pipeline.stage_metrics import current_peak_rss_mb
+
+    if not has_sources(settings.landing_dir):
+        started = time.perf_counter()
+        counts = generate(
+            settings.landing_dir, scale, settings.demo_seed, as_of_date, settings.demo_history_days
+        )
+        stages.append(
+            {
+                "name": "generate",
+                "seconds": time.perf_counter() - started,
+                "rows": counts.customers + counts.orders,
+                "peak_rss_mb": current_peak_rss_mb(),
+            }
+        )
+    else:
+        log.info("reusing demo sources in %s", settings.landing_dir)
+
+    # Every run starts from an empty warehouse so figures compare across runs.
+    settings.warehouse_path.unlink(missing_ok=True)
+    shutil.rmtree(settings.models_dir, ignore_errors=True)
+    started = time.perf_counter()
+    run_dag(settings, as_of_date)
+    total = time.perf_counter() - started
+
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        rows = con.execute(
+            "select stage, seconds, rows, peak_rss_mb from ops.stage_runs order by started_at"
+        ).fetchall()
+    stages += [
+        {"name": name, "seconds": seconds, "rows": n, "peak_rss_mb": peak}
+        for name, seconds, n, peak in rows
+    ]
+    return {
+        "scale": scale,
+        "as_of_date": as_of,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "total_s": total,
+        "total_note": "the DAG run through Airflow, generation excluded",
+        "peak_rss_mb": max([_children_peak_mb(), *(s["peak_rss_mb"] for s in stages)]),
+        "stages": stages,
+        "peers": [],
+    }
+
+
+def render(results: dict) -> str:
+    rows = [
+        (
+            s["name"],
+            f"{s['seconds']:.2f}",
+            s["rows"],
+            f"{s['rows'] / s['seconds']:,.0f}" if s["seconds"] else "-",
+            f"{s['peak_rss_mb']:.0f}",
+        )
+        for s in results["stages"]
+    ]
+    rows.append(
+        ("total (DAG run)", f"{results['total_s']:.2f}", "", "", f"{results['peak_rss_mb']:.0f}")
+    )
+    title = f"Benchmark at {results['scale']:,} customers ({results['cpus']} CPUs)"
+    return title + "\n" + format_table(rows, ("stage", "seconds", "rows", "rows/s", "peak MiB"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=int, default=2000, help="number of customers")
+    parser.add_argument("--date", default="2026-11-25", help="as-of date of the run")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    out = bench_dir() / "results.json"
+    results = run(args.scale, args.date)
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print(render(results))
+    print(f"\nwritten to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
