@@ -1,4 +1,4 @@
-"""Customer segmentation: demo sources → raw → dbt marts → quality gate → K-Means segments.
+"""Customer segmentation: sources → raw → dbt marts → quality gate → K-Means segments.
 
 Each task calls one function of `pipeline.stages`; nothing heavy is imported at parse time.
 The run's as-of date is the end of its data interval: facts strictly before it count.
@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, get_current_context, task
+
+from extract_load.sources import SOURCES
 
 DEFAULT_ARGS = {
     "owner": "data-engineering",
@@ -39,12 +41,14 @@ def customer_segmentation() -> None:
         context = get_current_context()
         return stages.generate_sources(context["run_id"], stages.as_of_from_context(context))
 
-    @task
-    def load_raw() -> dict[str, int]:
-        """Load new landing-zone files into raw.* (files already loaded are skipped)."""
+    # One mapped task per source, each retried on its own; one at a time, since DuckDB
+    # allows a single writer.
+    @task(max_active_tis_per_dag=1)
+    def load_raw(table: str) -> dict[str, int]:
+        """Load one source's new landing-zone files into raw (files already loaded are skipped)."""
         from pipeline import stages
 
-        return stages.load_raw(get_current_context()["run_id"])
+        return stages.load_source(get_current_context()["run_id"], table)
 
     @task
     def dbt_build() -> int:
@@ -70,7 +74,8 @@ def customer_segmentation() -> None:
         context = get_current_context()
         return stages.train_segments(context["run_id"], stages.as_of_from_context(context))
 
-    generate_sources() >> load_raw() >> dbt_build() >> quality_gate_marts() >> train_segments()
+    loads = load_raw.expand(table=[source.table for source in SOURCES])
+    generate_sources() >> loads >> dbt_build() >> quality_gate_marts() >> train_segments()
 
 
 customer_segmentation()

@@ -1,31 +1,73 @@
-"""Hidden personas that drive how each demo customer buys.
+"""Hidden personas: the table of parameters that drives how each demo person behaves.
 
-The pipeline never sees these; tests and the benchmark compare its segments and scores with
-them. Rates are orders per year while the customer is active; order values are log-normal
-around `order_value` (the median).
+The pipeline never sees a persona; tests and the benchmark compare its segments and scores with
+them, so every behaviour a segment could pick up (how often, how much, where, how engaged) is
+set here and nowhere else. Rates are per year while the person is active; the generator turns
+them into Poisson counts, scaled by a personal intensity around 1.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Persona:
     name: str
-    share: float
-    orders_per_year: float
-    order_value: float
-    app_share: float  # share of online orders placed in the app rather than on the web
-    lapsed: bool = False  # stopped buying 6 to 18 months before the end of the data
+    share: float  # share of all people
+    online_orders: float  # shop orders (web and app) per active year
+    store_visits: float  # till transactions per active year (people with a home store)
+    items: float  # mean items per basket (at least one)
+    price_tilt: float  # >1 picks cheaper products in a category, <1 dearer ones
+    discount_share: float  # share of online orders with a discount
+    discount_depth: float  # typical discount as a share of the basket
+    refund_rate: float  # share of online orders refunded later
+    app_share: float  # chance that each device beyond the first is a phone app
+    sessions: float  # browsing sessions without an order per active year
+    views: float  # mean products viewed per browsing session
+    cart_rate: float  # chance a viewed product goes into the cart
+    login_rate: float  # chance a browsing session logs in (identify)
+    devices: float  # mean number of devices (1 to 3)
+    email_consent: float  # chance of granting email marketing at sign-up
+    ad_consent: float  # chance of granting ad targeting at sign-up
+    open_rate: float  # chance a delivered email is opened
+    click_rate: float  # chance an opened email is clicked
+    unsubscribe_rate: float  # chance a delivered email leads to an unsubscribe
+    loyalty_card: float  # chance of holding a store loyalty card
+    card_shown: float  # chance the card is shown at the till
+    seasonal: bool = False  # buys mostly in November and December
+    lapsed: bool = False  # stopped 6 to 18 months before the end of the data
     new: bool = False  # signed up in the last 60 days
 
 
 PERSONAS: tuple[Persona, ...] = (
-    Persona("loyal_high_value", 0.10, 14.0, 140.0, 0.6),
-    Persona("regular", 0.22, 5.0, 60.0, 0.4),
-    Persona("bargain_hunter", 0.18, 8.0, 22.0, 0.5),
-    Persona("occasional", 0.25, 1.0, 45.0, 0.2),
-    Persona("lapsing", 0.15, 5.0, 60.0, 0.3, lapsed=True),
-    Persona("new_customer", 0.10, 8.0, 50.0, 0.5, new=True),
+    # fmt: off
+    #        name                share orders store items tilt  disc  depth refund app  sess views cart login dev  email ad   open  click unsub card shown
+    Persona("loyal_high_value",   0.08, 6.0, 1.5, 2.2, 0.45, 0.15, 0.10, 0.03, 0.55, 1.6, 3.0, 0.25, 0.85, 2.2, 0.80, 0.60, 0.45, 0.25, 0.002, 0.6, 0.80),  # noqa: E501
+    Persona("regular",            0.20, 2.5, 1.0, 1.8, 1.00, 0.20, 0.10, 0.04, 0.35, 0.8, 2.5, 0.15, 0.60, 1.6, 0.70, 0.50, 0.25, 0.18, 0.004, 0.4, 0.60),  # noqa: E501
+    Persona("bargain_hunter",     0.15, 3.5, 0.8, 1.4, 2.50, 0.75, 0.25, 0.08, 0.40, 1.4, 4.0, 0.12, 0.60, 1.6, 0.85, 0.50, 0.35, 0.30, 0.003, 0.3, 0.50),  # noqa: E501
+    Persona("occasional_browser", 0.17, 0.3, 0.2, 1.3, 1.20, 0.20, 0.10, 0.05, 0.20, 3.0, 4.5, 0.05, 0.20, 1.8, 0.50, 0.40, 0.12, 0.12, 0.008, 0.1, 0.40),  # noqa: E501
+    Persona("new_customer",       0.08, 4.0, 0.5, 1.6, 1.00, 0.40, 0.15, 0.04, 0.40, 6.0, 3.0, 0.15, 0.70, 1.5, 0.75, 0.55, 0.40, 0.20, 0.005, 0.3, 0.60),  # noqa: E501
+    Persona("lapsing",            0.12, 2.5, 0.5, 1.6, 1.00, 0.20, 0.10, 0.06, 0.30, 0.8, 2.5, 0.12, 0.50, 1.5, 0.60, 0.45, 0.10, 0.10, 0.010, 0.3, 0.50),  # noqa: E501
+    Persona("seasonal",           0.10, 1.5, 0.4, 2.0, 0.90, 0.30, 0.15, 0.05, 0.30, 0.6, 3.0, 0.20, 0.50, 1.4, 0.60, 0.45, 0.20, 0.15, 0.004, 0.2, 0.50, seasonal=True),  # noqa: E501
+    Persona("store_only",         0.10, 0.15, 7.0, 2.5, 1.00, 0.10, 0.10, 0.02, 0.10, 0.15, 2.0, 0.10, 0.30, 1.1, 0.40, 0.30, 0.15, 0.10, 0.004, 1.0, 0.90),  # noqa: E501
+    # fmt: on
 )
+
+NAMES = np.array([p.name for p in PERSONAS])
+SHARES = np.array([p.share for p in PERSONAS])
+
+
+def column(field_name: str) -> np.ndarray:
+    """One parameter for every persona, indexable by an array of persona numbers."""
+    return np.array([getattr(p, field_name) for p in PERSONAS], dtype=float)
+
+
+def index(name: str) -> int:
+    """A persona's number, for code that singles one out (new customers, lapsing, ...)."""
+    return [p.name for p in PERSONAS].index(name)
+
+
+assert abs(SHARES.sum() - 1.0) < 1e-9, "persona shares must add up to 1"

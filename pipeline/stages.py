@@ -35,15 +35,20 @@ def generate_sources(run_id: str, as_of_date: date) -> dict[str, int]:
     return {"customers": counts.customers, "orders": counts.orders}
 
 
-def load_raw(run_id: str) -> dict[str, int]:
-    """Load every landing-zone source into raw; returns rows loaded per raw table."""
-    from extract_load.load import load_all
+def load_source(run_id: str, table: str) -> dict[str, int]:
+    """Load one source's new landing-zone files into raw; returns rows in/loaded/quarantined."""
+    from extract_load.load import load_source as load
 
     settings = config.load()
-    with measure(settings.warehouse_path, run_id, "extract_load") as stage:
-        results = load_all(settings.warehouse_path, settings.landing_dir)
-        stage.rows = sum(r.rows_loaded for r in results)
-    return {r.table: r.rows_loaded for r in results}
+    with measure(settings.warehouse_path, run_id, f"extract_load:{table}") as stage:
+        results = load(settings.warehouse_path, settings.landing_dir, table)
+        stage.rows = sum(r.rows_in for r in results)
+    return {
+        "files": len(results),
+        "rows_in": sum(r.rows_in for r in results),
+        "rows_loaded": sum(r.rows_loaded for r in results),
+        "rows_quarantined": sum(r.rows_quarantined for r in results),
+    }
 
 
 def build_models(run_id: str, as_of_date: date) -> int:

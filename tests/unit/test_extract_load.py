@@ -1,92 +1,182 @@
-"""The raw loader: every row accounted for, bad lines quarantined in place, no double loads."""
+"""The raw loader: every row accounted for, bad rows quarantined where they were, no double loads."""
 
 from __future__ import annotations
 
+import json
+import logging
+
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from demo_data.generate import generate
-from extract_load.load import SourceFileError, load_all
-from tests.conftest import AS_OF
+from extract_load.load import SourceFileError, load_source
+
+ORDERS_HEADER = "order_id,customer_id,email,ordered_at,status,amount,currency,channel,coupon"
+ORDERS = [
+    ORDERS_HEADER,
+    "O1,C1,a@x.com,2026-01-01 10:00:00Z,completed,10.00,EUR,web,SPRING",  # line 2
+    "O2,C2,b@x.com,2026-01-02 10:00:00+01:00,completed,N/A,EUR,web,",  # 3: amount unparseable
+    "O3,C3,c@x.com,2026-01-03",  # 4: too few fields
+    ",C4,d@x.com,2026-01-04 10:00:00Z,completed,5.00,EUR,app,",  # 5: empty order_id
+    "O5,C5,e@x.com,not a date,completed,5.00,EUR,app,",  # 6: bad timestamp
+    "O6,,guest@x.com,2026-01-06 10:00:00Z,refunded,7.50,EUR,web,",  # 7: guest order, fine
+]
 
 
-@pytest.fixture
-def landing(tmp_path):
-    counts = generate(tmp_path / "landing", 300, seed=11, end_date=AS_OF)
-    return tmp_path / "landing", counts
+def _write_orders(landing, name="orders.csv", lines=ORDERS):
+    path = landing / "shop" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
-def _count(warehouse, table):
+def _rows(warehouse, sql):
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(f"select count(*) from {table}").fetchone()[0]
+        return con.execute(sql).fetchall()
 
 
-def test_loads_every_row_once_with_metadata(tmp_path, landing):
-    landing_dir, counts = landing
-    warehouse = tmp_path / "wh.duckdb"
-    first = load_all(warehouse, landing_dir)
-    second = load_all(warehouse, landing_dir)
+def test_csv_rows_in_equal_loaded_plus_quarantined_with_lines_and_reasons(tmp_path, caplog):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    path = _write_orders(landing)
+    with caplog.at_level(logging.WARNING):
+        (result,) = load_source(warehouse, landing, "shop__orders")
 
-    assert {r.table: r.rows_loaded for r in first} == {
-        "crm__customers": counts.customers,
-        "shop__orders": counts.orders,
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (6, 2, 4)
+    assert _rows(warehouse, "select order_id from raw.shop__orders order by 1") == [
+        ("O1",),
+        ("O6",),
+    ]
+    quarantined = _rows(
+        warehouse,
+        "select _source_file, line, column_name, reason from quarantine.shop__orders order by line",
+    )
+    assert [(line, column) for _, line, column, _ in quarantined] == [
+        (3, "amount"),
+        (4, "amount, channel, coupon, currency, status"),  # the fields the short line lacks
+        (5, "order_id"),
+        (6, "ordered_at"),
+    ]
+    assert all(file == str(path) for file, *_ in quarantined)
+    reasons = [reason for *_, reason in quarantined]
+    assert "N/A" in reasons[0] and "decimal" in reasons[0]
+    assert "order_id" in reasons[2] and "not a date" in reasons[3]
+    # Schema drift: the unknown column is kept; the missing optional ones load as null.
+    assert _rows(
+        warehouse, "select coupon, discount from raw.shop__orders where order_id = 'O1'"
+    ) == [("SPRING", None)]
+    assert "discount" in caplog.text and "coupon" in caplog.text
+
+
+def test_loading_the_same_file_twice_changes_nothing_and_a_new_file_adds_a_batch(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    _write_orders(landing)
+    load_source(warehouse, landing, "shop__orders")
+    before = _rows(warehouse, "select count(*) from raw.shop__orders")
+    (again,) = load_source(warehouse, landing, "shop__orders")
+    assert again.skipped
+    assert _rows(warehouse, "select count(*) from raw.shop__orders") == before
+    assert _rows(warehouse, "select count(*) from quarantine.shop__orders") == [(4,)]
+
+    _write_orders(landing, "orders-2026-01-07.csv", [ORDERS_HEADER, ORDERS[1].replace("O1", "O7")])
+    results = load_source(warehouse, landing, "shop__orders")
+    assert [r.skipped for r in results] == [False, True]  # sorted: orders-2026… < orders.csv
+    assert _rows(warehouse, "select count(*) from raw._loads") == [(2,)]
+    assert _rows(warehouse, "select count(*) from raw.shop__orders") == [(3,)]
+
+
+def test_missing_required_column_names_file_and_column(tmp_path):
+    landing = tmp_path / "landing"
+    _write_orders(landing, lines=[line.replace("status", "state") for line in ORDERS[:2]])
+    with pytest.raises(SourceFileError, match=r"orders\.csv: required column\(s\) status missing"):
+        load_source(tmp_path / "wh.duckdb", landing, "shop__orders")
+
+
+def test_missing_required_source_fails_and_missing_optional_source_is_left_empty(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    landing.mkdir()
+    with pytest.raises(SourceFileError, match=r"shop/orders\*\.csv"):
+        load_source(warehouse, landing, "shop__orders")
+    assert load_source(warehouse, landing, "email__events") == []
+    assert _rows(warehouse, "select count(*) from raw.email__events") == [(0,)]
+
+
+def test_json_lines_quarantine_broken_and_incomplete_events_and_keep_new_keys_as_columns(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    event = {
+        "message_id": "m1",
+        "anonymous_id": "a1",
+        "type": "track",
+        "event": "Product Viewed",
+        "properties": {"product_id": "P1"},
+        "timestamp": "2026-01-01T10:00:00.000Z",
     }
-    assert all(r.skipped for r in second)
-    assert _count(warehouse, "raw.shop__orders") == counts.orders
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        meta = con.execute(
-            "select count(distinct _batch_id), min(_source_file) from raw.crm__customers"
-        ).fetchone()
-    assert meta == (1, str(landing_dir / "crm" / "customers.csv"))
+    lines = [
+        json.dumps(event),  # 1
+        json.dumps({**event, "message_id": "m2", "experiment": "b"}),  # 2: a key we don't know
+        json.dumps(event)[:40],  # 3: truncated
+        json.dumps({**event, "message_id": None}),  # 4: required key null
+        json.dumps({**event, "message_id": "m5", "timestamp": "yesterday"}),  # 5
+    ]
+    path = landing / "web" / "events-0001.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join(lines) + "\n")
+
+    (result,) = load_source(warehouse, landing, "web__events")
+
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (5, 2, 3)
+    loaded = _rows(
+        warehouse, "select message_id, properties, experiment from raw.web__events order by 1"
+    )
+    assert loaded == [("m1", '{"product_id":"P1"}', None), ("m2", '{"product_id":"P1"}', '"b"')]
+    assert _rows(
+        warehouse, "select line, column_name, reason from quarantine.web__events order by line"
+    ) == [
+        (3, None, "not valid JSON"),
+        (4, "message_id", "required column message_id is empty"),
+        (5, "timestamp", "column timestamp: yesterday is not a valid timestamptz"),
+    ]
 
 
-def test_malformed_line_goes_to_quarantine_with_line_and_reason(tmp_path, landing):
-    landing_dir, counts = landing
-    orders = landing_dir / "shop" / "orders.csv"
-    lines = orders.read_text().splitlines()
-    lines.insert(5, '"O999999999","C0000001","2026-01-01 00:00:00Z","completed"')  # 4 of 7 fields
-    orders.write_text("\n".join(lines) + "\n")
-    warehouse = tmp_path / "wh.duckdb"
+def test_json_line_numbers_stay_true_after_an_unreadable_line(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    good = {"message_id": "m", "type": "page", "timestamp": "2026-01-01T10:00:00Z"}
+    lines = [json.dumps({**good, "message_id": f"m{i}"}) for i in range(6)]
+    lines[1] = '{"message_id": "x",\x1f "type": "page"}'  # a control character splits the line
+    lines[4] = json.dumps({**good, "message_id": ""})
+    path = landing / "web" / "events.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("\n".join(lines) + "\n")
 
-    load_all(warehouse, landing_dir)
+    (result,) = load_source(warehouse, landing, "web__events")
 
-    assert _count(warehouse, "raw.shop__orders") == counts.orders
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute(
-            "select _source_file, line, reason, raw_line from quarantine.shop__orders"
-        ).fetchall()
-        loads = con.execute(
-            "select rows_loaded, rows_quarantined from raw._loads "
-            "where source_table = 'shop__orders'"
-        ).fetchone()
-    assert len(rows) == 1
-    source_file, line, reason, raw_line = rows[0]
-    assert source_file == str(orders) and line == 6 and "O999999999" in raw_line
-    assert reason
-    # rows in = rows loaded + rows quarantined
-    assert sum(loads) == len(lines) - 1
+    assert (result.rows_in, result.rows_loaded, result.rows_quarantined) == (6, 4, 2)
+    assert _rows(warehouse, "select line, reason from quarantine.web__events order by 1") == [
+        (2, "not valid JSON"),
+        (5, "required column message_id is empty"),
+    ]
 
 
-def test_missing_column_names_file_and_column(tmp_path, landing):
-    landing_dir, _ = landing
-    customers = landing_dir / "crm" / "customers.csv"
-    customers.write_text(customers.read_text().replace('"email"', '"e_mail"', 1))
-    with pytest.raises(SourceFileError, match=r"customers\.csv.*email"):
-        load_all(tmp_path / "wh.duckdb", landing_dir)
+def test_parquet_rows_are_validated_like_any_other(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    (landing / "catalog").mkdir(parents=True)
+    table = pa.table(
+        {
+            "product_id": ["P1", None, "P3"],
+            "name": ["Shoe", "Sock", "Hat"],
+            "category": ["shoes", "socks", "hats"],
+            "price": [89.9, 4.5, 19.0],
+        }
+    )
+    pq.write_table(table, landing / "catalog" / "products.parquet")
 
+    (result,) = load_source(warehouse, landing, "catalog__products")
 
-def test_missing_file_is_named(tmp_path, landing):
-    landing_dir, _ = landing
-    (landing_dir / "shop" / "orders.csv").unlink()
-    with pytest.raises(SourceFileError, match=r"orders\.csv"):
-        load_all(tmp_path / "wh.duckdb", landing_dir)
-
-
-def test_changed_file_is_a_new_batch(tmp_path, landing):
-    landing_dir, _ = landing
-    warehouse = tmp_path / "wh.duckdb"
-    load_all(warehouse, landing_dir)
-    generate(landing_dir, 300, seed=12, end_date=AS_OF)  # a new export with other content
-    results = load_all(warehouse, landing_dir)
-    assert not any(r.skipped for r in results)
-    assert _count(warehouse, "raw._loads") == 4
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 1)
+    assert _rows(warehouse, "select line, column_name from quarantine.catalog__products") == [
+        (2, "product_id")
+    ]
+    assert _rows(warehouse, "select price from raw.catalog__products order by 1") == [
+        ("19.0",),
+        ("89.9",),
+    ]

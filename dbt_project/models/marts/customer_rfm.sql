@@ -35,6 +35,18 @@ completed_orders as (
 
 ),
 
+people as (
+
+    -- Until identity resolution lands, a person is a customer id: every CRM customer and
+    -- every customer id seen on an order (the CRM export is optional; guest orders without
+    -- a customer id wait for identity resolution).
+    select customer_id from customers
+    union
+    select customer_id from orders
+    where customer_id is not null
+
+),
+
 order_totals as (
 
     select
@@ -49,17 +61,16 @@ order_totals as (
 
 measured as (
 
-    -- Until identity resolution lands, a person is a CRM customer.
     select
-        customers.customer_id as person_id,
+        people.customer_id as person_id,
         {{ as_of_date() }} as as_of_date,
         order_totals.last_ordered_at,
         {{ as_of_date() }} - cast(order_totals.last_ordered_at as date) as recency_days,
         coalesce(order_totals.frequency, 0) as frequency,
         coalesce(order_totals.monetary, 0) as monetary
-    from customers
+    from people
     left join order_totals
-        on customers.customer_id = order_totals.customer_id
+        on people.customer_id = order_totals.customer_id
 
 ),
 
