@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: setup run test bench lint summary clean
+.PHONY: setup run test bench lint summary clean postgres
 
 # uv lives in its own small venv so that `uv sync` never removes it from the project's.
 $(UV):
@@ -38,6 +38,11 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project
+
+## postgres: install (Debian packages, if absent) and start a local PostgreSQL for the
+## shop-database source and its tests; prints its DSN
+postgres:
+	scripts/start_postgres.sh
 
 summary: setup
 	$(BIN)/segments summary

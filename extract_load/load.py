@@ -258,6 +258,7 @@ def load_file(
     text = _text_rows_sql(source, path, file_columns)
     loaded_at = datetime.now(UTC)
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")  # it would flood the task log
     # The CSV reader's reject tables outlive a scan: start each file with none.
     con.execute("drop table if exists load_rejects")
     con.execute("drop table if exists load_rejects_scan")

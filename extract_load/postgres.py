@@ -278,7 +278,7 @@ def _write_cursor(
     con: duckdb.DuckDBPyConnection,
     source_table: str,
     cursor: _Cursor,
-    pending: tuple[str, str] | None = None,
+    pending: tuple[str | None, str] | None = None,
 ) -> None:
     pending_mark, pending_sha = pending or (None, None)
     con.execute(
@@ -645,7 +645,9 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m extract_load.postgres seed|load`: try the PostgreSQL path by hand."""
     from pipeline import settings as config
 
-    parser = argparse.ArgumentParser(prog="python -m extract_load.postgres", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m extract_load.postgres", description=(__doc__ or "").split("\n\n")[0]
+    )
     parser.add_argument("--dsn", default=shop_dsn(), help=f"default: ${SHOP_DSN_ENV}")
     commands = parser.add_subparsers(dest="command", required=True)
     seed = commands.add_parser("seed", help="create orders and order_items from demo CSV files")

@@ -34,10 +34,12 @@ class Settings:
     segments_k_min: int
     segments_k_max: int
     random_state: int
+    shop_dsn: str | None  # the shop's PostgreSQL database; unset: shop files in the landing zone
 
     def as_env(self) -> dict[str, str]:
         """The variables that reproduce these settings in a child process (Airflow, dbt)."""
-        return {
+        env = {"SEGMENTS_SHOP_DSN": self.shop_dsn} if self.shop_dsn else {}
+        return env | {
             "SEGMENTS_DATA_DIR": str(self.data_dir),
             "SEGMENTS_LANDING_DIR": str(self.landing_dir),
             "SEGMENTS_WAREHOUSE": str(self.warehouse_path),
@@ -72,4 +74,5 @@ def load() -> Settings:
         segments_k_min=int(os.environ.get("SEGMENTS_K_MIN", "3")),
         segments_k_max=int(os.environ.get("SEGMENTS_K_MAX", "8")),
         random_state=int(os.environ.get("SEGMENTS_RANDOM_STATE", "0")),
+        shop_dsn=os.environ.get("SEGMENTS_SHOP_DSN") or None,
     )

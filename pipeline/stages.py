@@ -14,6 +14,8 @@ from pipeline.stage_metrics import measure
 
 log = logging.getLogger(__name__)
 
+SHOP_DATABASE_TABLES = ("shop__orders", "shop__order_items")
+
 
 def generate_sources(run_id: str, as_of_date: date) -> dict[str, int]:
     """Write demo sources into the landing zone unless it already holds sources."""
@@ -41,7 +43,18 @@ def load_source(run_id: str, table: str) -> dict[str, int]:
 
     settings = config.load()
     with measure(settings.warehouse_path, run_id, f"extract_load:{table}") as stage:
-        results = load(settings.warehouse_path, settings.landing_dir, table)
+        if settings.shop_dsn and table in SHOP_DATABASE_TABLES:
+            # The shop's database replaces its files: orders and their lines come in one
+            # consistent snapshot, so the orders task loads both.
+            from extract_load.postgres import load_shop_from_postgres
+
+            results = []
+            if table == "shop__orders":
+                results = load_shop_from_postgres(
+                    settings.warehouse_path, settings.shop_dsn, settings.landing_dir / "postgres"
+                )
+        else:
+            results = load(settings.warehouse_path, settings.landing_dir, table)
         stage.rows = sum(r.rows_in for r in results)
     return {
         "files": len(results),

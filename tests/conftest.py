@@ -20,7 +20,7 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
 # A developer's own overrides must not send tests to their warehouse.
-for name in [n for n in os.environ if n.startswith("SEGMENTS_")]:
+for name in [n for n in os.environ if n.startswith("SEGMENTS_") and n != "SEGMENTS_TEST_PG_DSN"]:
     del os.environ[name]
 
 

@@ -1,8 +1,9 @@
 """The shop's PostgreSQL database as a source, against a real PostgreSQL server.
 
 `make postgres` (scripts/start_postgres.sh) starts a local one; `SEGMENTS_TEST_PG_DSN` points
-elsewhere. Without a server these tests skip locally and fail in CI (`CI` set), so CI can never
-pass by silently skipping them. Each test works in its own PostgreSQL schema and warehouse.
+elsewhere (tests/conftest.py must leave that variable set). Without a server these tests skip
+locally and fail in CI (`CI` set), so CI can never pass by silently skipping them. Each test
+works in its own PostgreSQL schema and warehouse.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The raw loader: every row accounted for, bad rows quarantined where they were, no double loads."""
+"""The raw loader: every row accounted for, bad rows quarantined in place, no double loads."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ source as (
 typed as (
 
     select
-        customer_id,
+        trim(customer_id) as customer_id,
         nullif(trim(first_name), '') as first_name,
         nullif(trim(last_name), '') as last_name,
         nullif(lower(trim(email)), '') as email,
