@@ -32,7 +32,7 @@ def _data_rows(path):
     """Rows a file delivers, counted without any parser: lines (less a CSV header), or
     Parquet's row count."""
     if path.suffix == ".parquet":
-        return duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchone()[0]
+        return duckdb.sql(f"select count(*) from read_parquet('{path}')").fetchall()[0][0]
     lines = sum(1 for line in path.open("rb") if line.strip())
     return lines - 1 if path.suffix == ".csv" else lines
 
