@@ -59,9 +59,7 @@ def from_matrix(matrix: np.ndarray) -> pa.StringArray:
     data = np.ascontiguousarray(matrix, dtype=np.uint8).reshape(-1)
     assert n * width < 2**31, "build fixed-width text in slices below 2 GiB"
     offsets = np.arange(n + 1, dtype=np.int32) * np.int32(width)
-    return pa.Array.from_buffers(
-        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    )
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def concat_matrix(*parts: np.ndarray | str, rows: int) -> np.ndarray:

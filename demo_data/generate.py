@@ -1,213 +1,273 @@
 """Write the demo company's source files into a landing zone, from a seed, in bounded memory.
 
-Customers are generated in chunks; each chunk's rows are appended to the output files, so memory
-stays flat whatever the scale. The same (customers, seed, end date) always gives the same files.
+Every source of the landing-zone contract (extract_load/sources.py) is written with the
+contract's file pattern and columns, plus the ground truth under `_truth/`:
 
-Files written (the landing-zone layout every loader reads):
-    crm/customers.csv      CRM export: one row per CRM customer
-    shop/orders.csv        shop orders, timestamps in UTC with offset
-    _truth/persons.parquet hidden persona and the real next-30-day outcome (the pipeline never
-                           reads it; tests and the benchmark do)
+    crm/customers.csv                 store/stores.csv           email/events.csv
+    shop/orders.csv                   store/transactions.csv     consent/consents.csv
+    shop/order_items.csv              web/events-00001.jsonl ... consent/erasure_requests.csv
+    catalog/products.parquet          _truth/persons.parquet, identifiers.parquet, dirt.json
+
+People are generated in chunks of CHUNK_PEOPLE; each chunk's rows are appended to the CSV files
+and its clickstream goes to its own JSON-lines part, so memory stays flat whatever the scale.
+Every chunk draws from its own random streams, so the same (customers, seed, end date, history)
+always gives byte-identical files. Nothing real happens at or after midnight UTC of the end
+date; the only timestamps past it are planted device clocks running fast (see web.py).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from enum import IntEnum
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+from tqdm import tqdm
 
-from demo_data.personas import PERSONAS
+from demo_data import consent, crm, dirt, formats, identity, mailing, shop, store, truth, web
+from demo_data.catalog import Catalog, make_catalog
+from demo_data.timeline import Timeline
+from demo_data.writers import CsvFile, ParquetFile
+from extract_load.sources import SOURCES, SOURCES_BY_TABLE
 
 log = logging.getLogger(__name__)
 
-CHUNK_CUSTOMERS = 100_000
-FUTURE_DAYS = 30
-FIRST_NAMES = np.array(
-    "anna ben carla david eva felix greta hugo ida jonas lena max nora oskar paula rafael "
-    "sofia tom ulla victor wanda xavier yara zoe".split()
-)
-LAST_NAMES = np.array(
-    "muller schmidt garcia rossi dubois smith jansen novak kowalski silva berg larsen "
-    "costa weber meyer fischer wagner becker hoffmann klein".split()
-)
-COUNTRIES = np.array(["DE", "FR", "NL", "ES", "IT", "GB"])
-STATUSES = np.array(["completed", "cancelled", "refunded"])
-STATUS_P = [0.92, 0.05, 0.03]
+CHUNK_PEOPLE = 50_000
+TRUTH_DIR = "_truth"
+# The CSV files every run writes (the clickstream gets one JSON-lines part per chunk).
+CSV_FILES = {
+    "crm__customers": "crm/customers.csv",
+    "shop__orders": "shop/orders.csv",
+    "shop__order_items": "shop/order_items.csv",
+    "store__transactions": "store/transactions.csv",
+    "email__events": "email/events.csv",
+    "consent__consents": "consent/consents.csv",
+    "consent__erasure_requests": "consent/erasure_requests.csv",
+}
 
-CUSTOMER_SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.string()),
-        ("first_name", pa.string()),
-        ("last_name", pa.string()),
-        ("email", pa.string()),
-        ("country", pa.string()),
-        ("signup_date", pa.date32()),
-        ("updated_at", pa.timestamp("s", tz="UTC")),
-    ]
-)
-ORDER_SCHEMA = pa.schema(
-    [
-        ("order_id", pa.string()),
-        ("customer_id", pa.string()),
-        ("ordered_at", pa.timestamp("s", tz="UTC")),
-        ("status", pa.string()),
-        ("amount", pa.float64()),
-        ("currency", pa.string()),
-        ("channel", pa.string()),
-    ]
-)
+
+class Stream(IntEnum):
+    """Independent random streams per chunk: changing one source leaves the others alone."""
+
+    PEOPLE = 1
+    CONSENT = 2
+    ORDERS = 3
+    STORE = 4
+    MAIL = 5
+    WEB = 6
+    WEB_TEXT = 7
+    ORDER_ROWS = 8
+    STORE_ROWS = 9
+    MAIL_ROWS = 10
+    CONSENT_ROWS = 11
+    ERASURE_ROWS = 12
+    CRM = 13
+    FUTURE = 14
 
 
 @dataclass(frozen=True)
 class GeneratedCounts:
-    customers: int
-    orders: int
+    customers: int  # people (each has a primary CRM record)
+    orders: int  # lines in shop/orders*.csv, planted duplicates and bad lines included
+    rows: dict[str, int]  # raw table -> data lines (records) written, planted ones included
 
-
-def _messy_emails(rng: np.random.Generator, clean: np.ndarray) -> np.ndarray:
-    """Real CRM exports hold the same address in several spellings: vary case and pad spaces."""
-    emails = clean.astype(object)
-    upper = rng.random(len(clean)) < 0.10
-    emails[upper] = np.char.upper(clean[upper].astype(str))
-    capital = rng.random(len(clean)) < 0.10
-    emails[capital] = np.char.capitalize(clean[capital].astype(str))
-    padded = rng.random(len(clean)) < 0.05
-    emails[padded] = np.char.add(np.char.add(" ", emails[padded].astype(str)), " ")
-    return emails
-
-
-def _chunk(
-    rng: np.random.Generator,
-    first_id: int,
-    n: int,
-    first_order_id: int,
-    end: datetime,
-    history_days: int,
-) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """Generate n customers, their orders and their truth, all vectorised."""
-    persona_idx = rng.choice(len(PERSONAS), size=n, p=[p.share for p in PERSONAS])
-    rate = np.array([p.orders_per_year for p in PERSONAS])[persona_idx]
-    value = np.array([p.order_value for p in PERSONAS])[persona_idx]
-    app_share = np.array([p.app_share for p in PERSONAS])[persona_idx]
-    lapsed = np.array([p.lapsed for p in PERSONAS])[persona_idx]
-    new = np.array([p.new for p in PERSONAS])[persona_idx]
-    # Individual taste around the persona's typical rate and basket.
-    rate = rate * rng.lognormal(0.0, 0.25, n)
-    value = value * rng.lognormal(0.0, 0.2, n)
-
-    end_s = int(end.timestamp())
-    day = 86_400
-    signup_age = np.where(new, rng.uniform(1, 60, n), rng.uniform(90, history_days, n))
-    signup_s = end_s - (signup_age * day).astype(np.int64)
-    stop_age = np.where(lapsed, rng.uniform(180, 540, n), 0.0)
-    stop_s = np.maximum(end_s - (stop_age * day).astype(np.int64), signup_s + day)
-    active_years = (stop_s - signup_s) / (365.0 * day)
-    n_orders = rng.poisson(rate * active_years)
-
-    owner = np.repeat(np.arange(n), n_orders)
-    total = len(owner)
-    ordered_s = signup_s[owner] + (rng.random(total) * (stop_s - signup_s)[owner]).astype(np.int64)
-    order_order = np.argsort(ordered_s, kind="stable")
-    owner, ordered_s = owner[order_order], ordered_s[order_order]
-    amount = np.round(value[owner] * rng.lognormal(0.0, 0.35, total), 2)
-    channel = np.where(rng.random(total) < app_share[owner], "app", "web")
-    status = rng.choice(STATUSES, size=total, p=STATUS_P)
-
-    customer_ids = np.char.add("C", np.char.zfill(np.arange(first_id, first_id + n).astype(str), 7))
-    first = rng.choice(FIRST_NAMES, n)
-    last = rng.choice(LAST_NAMES, n)
-    clean_email = np.char.add(
-        np.char.add(np.char.add(np.char.add(first, "."), last), "."),
-        np.char.add(np.arange(first_id, first_id + n).astype(str), "@example.com"),
-    )
-    customers = pa.table(
-        {
-            "customer_id": customer_ids,
-            "first_name": np.char.capitalize(first),
-            "last_name": np.char.capitalize(last),
-            "email": _messy_emails(rng, clean_email),
-            "country": rng.choice(COUNTRIES, n),
-            "signup_date": (signup_s // day).astype("int32"),
-            "updated_at": signup_s + rng.integers(0, 30 * day, n),
-        },
-        schema=CUSTOMER_SCHEMA,
-    )
-    order_ids = np.char.add(
-        "O", np.char.zfill(np.arange(first_order_id, first_order_id + total).astype(str), 9)
-    )
-    orders = pa.table(
-        {
-            "order_id": order_ids,
-            "customer_id": customer_ids[owner],
-            "ordered_at": ordered_s,
-            "status": status,
-            "amount": amount,
-            "currency": np.full(total, "EUR"),
-            "channel": channel,
-        },
-        schema=ORDER_SCHEMA,
-    )
-    # The next 30 days: still-active customers keep their rate, lapsed ones almost stop.
-    rate_now = np.where(lapsed, rate * 0.05, rate)
-    p_purchase = 1.0 - np.exp(-rate_now * FUTURE_DAYS / 365.0)
-    purchased = rng.random(n) < p_purchase
-    spend = np.where(purchased, np.round(value * rng.lognormal(0.0, 0.35, n), 2), 0.0)
-    truth = pa.table(
-        {
-            "true_person": customer_ids,
-            "persona": np.array([p.name for p in PERSONAS])[persona_idx],
-            "p_purchase_30d": p_purchase,
-            "purchased_30d": purchased.astype("int8"),
-            "spend_30d": spend,
-        }
-    )
-    return customers, orders, truth
-
-
-def generate(
-    landing_dir: Path, customers: int, seed: int, end_date: date, history_days: int = 730
-) -> GeneratedCounts:
-    """Write all demo source files for `customers` customers with data up to `end_date` (excl.)."""
-    end = datetime.combine(end_date, datetime.min.time(), tzinfo=UTC)
-    paths = {
-        "customers": landing_dir / "crm" / "customers.csv",
-        "orders": landing_dir / "shop" / "orders.csv",
-        "truth": landing_dir / "_truth" / "persons.parquet",
-    }
-    for path in paths.values():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    n_customers = n_orders = 0
-    writers: dict[str, pacsv.CSVWriter | pq.ParquetWriter] = {}
-    try:
-        for start in range(0, customers, CHUNK_CUSTOMERS):
-            size = min(CHUNK_CUSTOMERS, customers - start)
-            tables = _chunk(rng, start + 1, size, n_orders + 1, end, history_days)
-            for key, table in zip(("customers", "orders", "truth"), tables, strict=True):
-                if key not in writers:
-                    writers[key] = (
-                        pq.ParquetWriter(paths[key], table.schema)
-                        if key == "truth"
-                        else pacsv.CSVWriter(paths[key], table.schema)
-                    )
-                writers[key].write_table(table)
-            n_customers += size
-            n_orders += tables[1].num_rows
-            log.info("generated %d/%d customers, %d orders", n_customers, customers, n_orders)
-    finally:
-        for writer in writers.values():
-            writer.close()
-    return GeneratedCounts(customers=n_customers, orders=n_orders)
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
 
 
 def has_sources(landing_dir: Path) -> bool:
-    """True when the landing zone already holds the files a run reads."""
-    return (landing_dir / "crm" / "customers.csv").exists() and (
-        landing_dir / "shop" / "orders.csv"
-    ).exists()
+    """True when the landing zone holds shop orders (the one source a run cannot do without)."""
+    return any(Path(landing_dir).glob(SOURCES_BY_TABLE["shop__orders"].pattern))
+
+
+def generate(
+    landing_dir: Path,
+    customers: int,
+    seed: int,
+    end_date: date,
+    history_days: int = 730,
+    progress: bool = True,
+) -> GeneratedCounts:
+    """Write all demo sources for `customers` people, with data ending before `end_date`."""
+    landing_dir = Path(landing_dir)
+    landing_dir.mkdir(parents=True, exist_ok=True)
+    _clear(landing_dir)
+    run = _Run(landing_dir, customers, seed, Timeline.build(end_date, history_days))
+    bar = tqdm(
+        total=customers, unit="people", desc="demo data", disable=not progress, file=sys.stderr
+    )
+    try:
+        run.write_reference_data()
+        for chunk, start in enumerate(range(0, customers, CHUNK_PEOPLE)):
+            size = min(CHUNK_PEOPLE, customers - start)
+            run.write_chunk(chunk, start, size)
+            bar.update(size)
+    finally:
+        bar.close()
+        run.close()
+    report = run.ledger.report([source.table for source in SOURCES])
+    dirt_path = landing_dir / TRUTH_DIR / "dirt.json"
+    dirt_path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    rows = {source.table: run.rows[source.table] for source in SOURCES}
+    log.info(
+        "generated %d people, %d source rows in %s", customers, sum(rows.values()), landing_dir
+    )
+    return GeneratedCounts(customers=customers, orders=rows["shop__orders"], rows=rows)
+
+
+def _clear(landing_dir: Path) -> None:
+    """Remove source and truth files a previous generation left (parts may be fewer now)."""
+    for source in SOURCES:
+        for path in landing_dir.glob(source.pattern):
+            path.unlink()
+    for name in ("persons.parquet", "identifiers.parquet", "dirt.json"):
+        (landing_dir / TRUTH_DIR / name).unlink(missing_ok=True)
+
+
+@dataclass
+class _Run:
+    """What one generation shares across chunks: files, id counters, dirt and truth."""
+
+    landing_dir: Path
+    customers: int
+    seed: int
+    timeline: Timeline
+    catalog: Catalog = field(init=False)
+    ledger: dirt.DirtLedger = field(default_factory=dirt.DirtLedger)
+    rows: dict[str, int] = field(default_factory=dict)
+    next_number: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.catalog = make_catalog(self.seed)
+        self.campaigns = mailing.campaign_ids(self.timeline)
+        self.id_width = identity.customer_id_width(self.customers)
+        self.total_bots = max(2, round(self.customers * dirt.RATES["bots_per_customer"]))
+        self.next_number = {"order": 1, "sale": 1, "mail": 1, "erasure": 1}
+        self.next_number["second"] = self.customers + 1  # second CRM records follow the primaries
+        self.rows["web__events"] = 0
+        self.files = {
+            table: CsvFile(self.landing_dir / path, SOURCES_BY_TABLE[table])
+            for table, path in CSV_FILES.items()
+        }
+        truth_dir = self.landing_dir / TRUTH_DIR
+        self.persons = ParquetFile(truth_dir / "persons.parquet", truth.PERSONS_SCHEMA)
+        self.identifiers = ParquetFile(truth_dir / "identifiers.parquet", truth.IDENTIFIERS_SCHEMA)
+
+    def close(self) -> None:
+        for handle in (*self.files.values(), self.persons, self.identifiers):
+            handle.close()
+        self.rows.update({table: handle.lines for table, handle in self.files.items()})
+
+    def write_reference_data(self) -> None:
+        """The catalog and the stores: the same for every chunk."""
+        products = ParquetFile(
+            self.landing_dir / "catalog" / "products.parquet", self.catalog.table.schema
+        )
+        products.write(self.catalog.table)
+        products.close()
+        self.rows["catalog__products"] = products.rows
+        self.ledger.add("catalog__products", "missing_brand", self.catalog.missing_brands)
+        stores = CsvFile(
+            self.landing_dir / "store" / "stores.csv", SOURCES_BY_TABLE["store__stores"]
+        )
+        stores.write(store.stores_part())
+        stores.close()
+        self.rows["store__stores"] = stores.lines
+
+    def _bots(self, start: int, size: int) -> int:
+        """This chunk's share of the bots (shares add up to the total exactly)."""
+        total, customers = self.total_bots, self.customers
+        return round(total * (start + size) / customers) - round(total * start / customers)
+
+    def write_chunk(self, chunk: int, start: int, size: int) -> None:
+        """Generate and write one chunk of people and everything they did."""
+
+        def rng(stream: Stream) -> np.random.Generator:
+            return np.random.default_rng([self.seed, chunk, int(stream)])
+
+        first, timeline, catalog, ledger = chunk == 0, self.timeline, self.catalog, self.ledger
+        number = self.next_number
+        people = identity.make_people(rng(Stream.PEOPLE), start + 1, size, timeline, self.id_width)
+        seen = truth.Sightings(size, len(people.device_kind))
+
+        rights = consent.make_consent(rng(Stream.CONSENT), people, timeline, first)
+        orders = shop.make_orders(rng(Stream.ORDERS), people, catalog, timeline, number["order"])
+        number["order"] += len(orders)
+        sales = store.make_store_sales(rng(Stream.STORE), people, catalog, timeline, number["sale"])
+        number["sale"] += len(sales)
+        mail = mailing.make_mail(rng(Stream.MAIL), people, rights, timeline)
+
+        clicks, devices = web.make_clickstream(
+            rng(Stream.WEB),
+            people,
+            orders,
+            catalog,
+            timeline,
+            self._bots(start, size),
+            ledger,
+            first,
+        )
+        path = self.landing_dir / "web" / f"events-{chunk + 1:05d}.jsonl"
+        self.rows["web__events"] += web.write_clickstream(
+            path, rng(Stream.WEB_TEXT), clicks, devices, people, catalog
+        )
+        seen.saw("device", clicks.device[clicks.device < devices.n_people_devices])
+        seen.saw("user_id", clicks.user[clicks.user >= 0])
+        bot_ids = formats.from_matrix(devices.anonymous_id[devices.n_people_devices :])
+        del clicks
+
+        order_part, item_part = shop.order_parts(
+            rng(Stream.ORDER_ROWS), orders, people, catalog, ledger, first
+        )
+        self.files["shop__orders"].write(order_part)
+        self.files["shop__order_items"].write(item_part)
+        seen.saw("email", orders.owner)
+        seen.saw("crm_id", orders.owner[~orders.guest])
+
+        self.files["store__transactions"].write(
+            store.sales_part(rng(Stream.STORE_ROWS), sales, people, ledger, first)
+        )
+        seen.saw("loyalty_id", sales.owner[sales.card_shown])
+
+        self.files["email__events"].write(
+            mailing.mail_part(
+                rng(Stream.MAIL_ROWS), mail, people, self.campaigns, number["mail"], ledger, first
+            )
+        )
+        number["mail"] += len(mail)
+        seen.saw("email", mail.person)
+
+        consents, by_id, by_email = consent.consent_part(
+            rng(Stream.CONSENT_ROWS), rights, mail.unsubscribed_s, people, ledger, first
+        )
+        self.files["consent__consents"].write(consents)
+        seen.saw("crm_id", by_id)
+        seen.saw("email", by_email)
+        erasures, by_id, by_email = consent.erasure_part(
+            rng(Stream.ERASURE_ROWS), rights, people, number["erasure"]
+        )
+        self.files["consent__erasure_requests"].write(erasures)
+        number["erasure"] += erasures.table.num_rows
+        ledger.add("consent__erasure_requests", "erasure_requests", erasures.table.num_rows)
+        seen.saw("crm_id", by_id)
+        seen.saw("email", by_email)
+
+        records = crm.crm_part(
+            rng(Stream.CRM), people, timeline, number["second"], self.id_width, ledger, first
+        )
+        number["second"] += records.n_second
+        self.files["crm__customers"].write(records.part)
+        seen.saw("crm_id", records.person[~records.second & records.has_id])
+        seen.saw("email", records.person[records.has_email])
+        seen.saw("phone", records.person[records.has_phone])
+        seen.saw("loyalty_id", records.person[records.has_loyalty])
+        seconds = records.second & records.has_id
+        seen.saw_second(records.second_number[seconds], records.person[seconds])
+
+        self.persons.write(truth.persons_table(rng(Stream.FUTURE), people, catalog, timeline))
+        self.identifiers.write(truth.identifiers_table(people, seen, bot_ids, self.id_width))

@@ -32,39 +32,94 @@ class Country:
 
 COUNTRIES: tuple[Country, ...] = (
     Country(
-        "DE", 0.30, "49", "0", ("151", "152", "157", "160", "162", "170", "171", "176"), 7,
-        "Europe/Berlin", ("Berlin", "Hamburg", "Munich", "Cologne", "Frankfurt", "Leipzig"),
-        "web.de",
+        code="DE",
+        weight=0.3,
+        calling_code="49",
+        trunk="0",
+        mobile_prefixes=("151", "152", "157", "160", "162", "170", "171", "176"),
+        subscriber_digits=7,
+        timezone="Europe/Berlin",
+        cities=("Berlin", "Hamburg", "Munich", "Cologne", "Frankfurt", "Leipzig"),
+        email_domain="web.de",
     ),
     Country(
-        "AT", 0.06, "43", "0", ("650", "660", "664", "676", "680", "699"), 7,
-        "Europe/Vienna", ("Vienna", "Graz", "Linz"), "gmx.at",
+        code="AT",
+        weight=0.06,
+        calling_code="43",
+        trunk="0",
+        mobile_prefixes=("650", "660", "664", "676", "680", "699"),
+        subscriber_digits=7,
+        timezone="Europe/Vienna",
+        cities=("Vienna", "Graz", "Linz"),
+        email_domain="gmx.at",
     ),
     Country(
-        "FR", 0.15, "33", "0", ("6", "7"), 8,
-        "Europe/Paris", ("Paris", "Lyon", "Marseille", "Toulouse"), "orange.fr",
+        code="FR",
+        weight=0.15,
+        calling_code="33",
+        trunk="0",
+        mobile_prefixes=("6", "7"),
+        subscriber_digits=8,
+        timezone="Europe/Paris",
+        cities=("Paris", "Lyon", "Marseille", "Toulouse"),
+        email_domain="orange.fr",
     ),
     Country(
-        "NL", 0.09, "31", "0", ("6",), 8,
-        "Europe/Amsterdam", ("Amsterdam", "Rotterdam", "Utrecht"), "ziggo.nl",
+        code="NL",
+        weight=0.09,
+        calling_code="31",
+        trunk="0",
+        mobile_prefixes=("6",),
+        subscriber_digits=8,
+        timezone="Europe/Amsterdam",
+        cities=("Amsterdam", "Rotterdam", "Utrecht"),
+        email_domain="ziggo.nl",
     ),
     Country(
-        "ES", 0.12, "34", "", ("6", "7"), 8,
-        "Europe/Madrid", ("Madrid", "Barcelona", "Valencia", "Seville"), "telefonica.es",
+        code="ES",
+        weight=0.12,
+        calling_code="34",
+        trunk="",
+        mobile_prefixes=("6", "7"),
+        subscriber_digits=8,
+        timezone="Europe/Madrid",
+        cities=("Madrid", "Barcelona", "Valencia", "Seville"),
+        email_domain="telefonica.es",
     ),
     Country(
-        "IT", 0.11, "39", "", ("320", "328", "333", "339", "347", "348", "349", "366"), 7,
-        "Europe/Rome", ("Milan", "Rome", "Turin", "Naples"), "libero.it",
+        code="IT",
+        weight=0.11,
+        calling_code="39",
+        trunk="",
+        mobile_prefixes=("320", "328", "333", "339", "347", "348", "349", "366"),
+        subscriber_digits=7,
+        timezone="Europe/Rome",
+        cities=("Milan", "Rome", "Turin", "Naples"),
+        email_domain="libero.it",
     ),
     Country(
-        "GB", 0.13, "44", "0", ("7700", "7711", "7722", "7799", "7800", "7900", "7911", "7950"), 6,
-        "Europe/London", ("London", "Manchester", "Birmingham", "Leeds"), "btinternet.com",
+        code="GB",
+        weight=0.13,
+        calling_code="44",
+        trunk="0",
+        mobile_prefixes=("7700", "7711", "7722", "7799", "7800", "7900", "7911", "7950"),
+        subscriber_digits=6,
+        timezone="Europe/London",
+        cities=("London", "Manchester", "Birmingham", "Leeds"),
+        email_domain="btinternet.com",
     ),
     Country(
-        "PT", 0.04, "351", "", ("91", "92", "93", "96"), 7,
-        "Europe/Lisbon", ("Lisbon", "Porto"), "sapo.pt",
+        code="PT",
+        weight=0.04,
+        calling_code="351",
+        trunk="",
+        mobile_prefixes=("91", "92", "93", "96"),
+        subscriber_digits=7,
+        timezone="Europe/Lisbon",
+        cities=("Lisbon", "Porto"),
+        email_domain="sapo.pt",
     ),
-)  # fmt: skip
+)
 
 CODES = [c.code for c in COUNTRIES]
 WEIGHTS = np.array([c.weight for c in COUNTRIES])
@@ -72,17 +127,35 @@ GLOBAL_EMAIL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "icloud.com", "
 
 # Stores: a few per country, each recording local wall-clock time in its country's zone.
 STORE_CITIES: tuple[tuple[str, str], ...] = (
-    ("DE", "Berlin"), ("DE", "Hamburg"), ("DE", "Munich"), ("DE", "Cologne"), ("AT", "Vienna"),
-    ("FR", "Paris"), ("FR", "Lyon"), ("NL", "Amsterdam"), ("ES", "Madrid"), ("ES", "Barcelona"),
-    ("IT", "Milan"), ("IT", "Rome"), ("GB", "London"), ("GB", "Manchester"), ("PT", "Lisbon"),
-)  # fmt: skip
+    ("DE", "Berlin"),
+    ("DE", "Hamburg"),
+    ("DE", "Munich"),
+    ("DE", "Cologne"),
+    ("AT", "Vienna"),
+    ("FR", "Paris"),
+    ("FR", "Lyon"),
+    ("NL", "Amsterdam"),
+    ("ES", "Madrid"),
+    ("ES", "Barcelona"),
+    ("IT", "Milan"),
+    ("IT", "Rome"),
+    ("GB", "London"),
+    ("GB", "Manchester"),
+    ("PT", "Lisbon"),
+)
 STORE_COUNTRY = np.array([CODES.index(country) for country, _ in STORE_CITIES])
 
-FIRST_NAMES = (
-    "anna ben carla david eva felix greta hugo ida jonas lena max nora oskar paula rafael sofia "
-    "tom ulla victor wanda xavier yara zoe amelie bruno chloe diego elena fabio giulia henrik "
-    "ines jan klara luca marta nils olivia pierre rosa sara thomas"
+# First names by gender, women first: FIRST_NAMES[:N_FEMALE_NAMES] are women's names.
+FEMALE_NAMES = (
+    "anna carla eva greta ida lena nora paula sofia ulla wanda yara zoe amelie chloe elena "
+    "giulia ines klara marta olivia rosa sara"
 ).split()
+MALE_NAMES = (
+    "ben david felix hugo jonas max oskar rafael tom victor xavier bruno diego fabio henrik "
+    "jan luca nils pierre thomas"
+).split()
+FIRST_NAMES = FEMALE_NAMES + MALE_NAMES
+N_FEMALE_NAMES = len(FEMALE_NAMES)
 LAST_NAMES = (
     "muller schmidt garcia rossi dubois smith jansen novak kowalski silva berg larsen costa weber "
     "meyer fischer wagner becker hoffmann klein martin bernard lopez romano ricci bakker devries "
@@ -95,7 +168,10 @@ def store_table() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "store_id": [f"S{i + 1:03d}" for i in range(len(STORE_CITIES))],
-            "name": [f"{city} {'Mitte' if country == 'DE' else 'Centre'}" for country, city in STORE_CITIES],
+            "name": [
+                f"{city} {'Mitte' if country == 'DE' else 'Centre'}"
+                for country, city in STORE_CITIES
+            ],
             "city": [city for _, city in STORE_CITIES],
             "country": [country for country, _ in STORE_CITIES],
             "timezone": [COUNTRIES[CODES.index(country)].timezone for country, _ in STORE_CITIES],

@@ -42,19 +42,69 @@ class Persona:
     new: bool = False  # signed up in the last 60 days
 
 
-PERSONAS: tuple[Persona, ...] = (
-    # fmt: off
-    #        name                share orders store items tilt  disc  depth refund app  sess views cart login dev  email ad   open  click unsub card shown
-    Persona("loyal_high_value",   0.08, 6.0, 1.5, 2.2, 0.45, 0.15, 0.10, 0.03, 0.55, 1.6, 3.0, 0.25, 0.85, 2.2, 0.80, 0.60, 0.45, 0.25, 0.002, 0.6, 0.80),  # noqa: E501
-    Persona("regular",            0.20, 2.5, 1.0, 1.8, 1.00, 0.20, 0.10, 0.04, 0.35, 0.8, 2.5, 0.15, 0.60, 1.6, 0.70, 0.50, 0.25, 0.18, 0.004, 0.4, 0.60),  # noqa: E501
-    Persona("bargain_hunter",     0.15, 3.5, 0.8, 1.4, 2.50, 0.75, 0.25, 0.08, 0.40, 1.4, 4.0, 0.12, 0.60, 1.6, 0.85, 0.50, 0.35, 0.30, 0.003, 0.3, 0.50),  # noqa: E501
-    Persona("occasional_browser", 0.17, 0.3, 0.2, 1.3, 1.20, 0.20, 0.10, 0.05, 0.20, 3.0, 4.5, 0.05, 0.20, 1.8, 0.50, 0.40, 0.12, 0.12, 0.008, 0.1, 0.40),  # noqa: E501
-    Persona("new_customer",       0.08, 4.0, 0.5, 1.6, 1.00, 0.40, 0.15, 0.04, 0.40, 6.0, 3.0, 0.15, 0.70, 1.5, 0.75, 0.55, 0.40, 0.20, 0.005, 0.3, 0.60),  # noqa: E501
-    Persona("lapsing",            0.12, 2.5, 0.5, 1.6, 1.00, 0.20, 0.10, 0.06, 0.30, 0.8, 2.5, 0.12, 0.50, 1.5, 0.60, 0.45, 0.10, 0.10, 0.010, 0.3, 0.50),  # noqa: E501
-    Persona("seasonal",           0.10, 1.5, 0.4, 2.0, 0.90, 0.30, 0.15, 0.05, 0.30, 0.6, 3.0, 0.20, 0.50, 1.4, 0.60, 0.45, 0.20, 0.15, 0.004, 0.2, 0.50, seasonal=True),  # noqa: E501
-    Persona("store_only",         0.10, 0.15, 7.0, 2.5, 1.00, 0.10, 0.10, 0.02, 0.10, 0.15, 2.0, 0.10, 0.30, 1.1, 0.40, 0.30, 0.15, 0.10, 0.004, 1.0, 0.90),  # noqa: E501
-    # fmt: on
-)
+# Two tables, one row per persona, joined on the name. Headers abbreviate the field names.
+_BUYING = """
+name               share orders store items tilt disc depth refund card shown flag
+loyal_high_value   0.08  3.0    1.0   2.2   0.45 0.15 0.10  0.03   0.6  0.80  -
+regular            0.20  1.0    0.6   1.8   1.00 0.20 0.10  0.04   0.4  0.60  -
+bargain_hunter     0.15  1.4    0.5   1.4   2.50 0.75 0.25  0.08   0.3  0.50  -
+occasional_browser 0.17  0.12   0.15  1.3   1.20 0.20 0.10  0.05   0.1  0.40  -
+new_customer       0.08  2.0    0.4   1.6   1.00 0.40 0.15  0.04   0.3  0.60  new
+lapsing            0.12  1.0    0.4   1.6   1.00 0.20 0.10  0.06   0.3  0.50  lapsed
+seasonal           0.10  0.7    0.3   2.0   0.90 0.30 0.15  0.05   0.2  0.50  seasonal
+store_only         0.10  0.06   5.0   2.5   1.00 0.10 0.10  0.02   1.0  0.90  -
+"""
+_ENGAGEMENT = """
+name               app  sess views cart login dev email ad   open click unsub
+loyal_high_value   0.55 1.3  3.0   0.25 0.85  2.2 0.80  0.60 0.45 0.25  0.002
+regular            0.35 0.65 2.5   0.15 0.60  1.6 0.70  0.50 0.25 0.18  0.004
+bargain_hunter     0.40 1.1  4.0   0.12 0.60  1.6 0.85  0.50 0.35 0.30  0.003
+occasional_browser 0.20 2.4  4.5   0.05 0.20  1.8 0.50  0.40 0.12 0.12  0.008
+new_customer       0.40 4.8  3.0   0.15 0.70  1.5 0.75  0.55 0.40 0.20  0.005
+lapsing            0.30 0.65 2.5   0.12 0.50  1.5 0.60  0.45 0.10 0.10  0.010
+seasonal           0.30 0.5  3.0   0.20 0.50  1.4 0.60  0.45 0.20 0.15  0.004
+store_only         0.10 0.12 2.0   0.10 0.30  1.1 0.40  0.30 0.15 0.10  0.004
+"""
+_FIELDS = {
+    "orders": "online_orders",
+    "store": "store_visits",
+    "tilt": "price_tilt",
+    "disc": "discount_share",
+    "depth": "discount_depth",
+    "refund": "refund_rate",
+    "card": "loyalty_card",
+    "shown": "card_shown",
+    "app": "app_share",
+    "sess": "sessions",
+    "cart": "cart_rate",
+    "login": "login_rate",
+    "dev": "devices",
+    "email": "email_consent",
+    "ad": "ad_consent",
+    "open": "open_rate",
+    "click": "click_rate",
+    "unsub": "unsubscribe_rate",
+}
+
+
+def _rows(table: str) -> dict[str, dict[str, str]]:
+    header, *lines = (line.split() for line in table.strip().splitlines())
+    return {row[0]: dict(zip(header[1:], row[1:], strict=True)) for row in lines}
+
+
+def _parse() -> tuple[Persona, ...]:
+    """The tables above as Persona records."""
+    buying, engagement = _rows(_BUYING), _rows(_ENGAGEMENT)
+    personas = []
+    for name, values in buying.items():
+        values = {**values, **engagement[name]}
+        flag = values.pop("flag")
+        numbers = {_FIELDS.get(key, key): float(value) for key, value in values.items()}
+        personas.append(Persona(name, **numbers, **({flag: True} if flag != "-" else {})))
+    return tuple(personas)
+
+
+PERSONAS: tuple[Persona, ...] = _parse()
 
 NAMES = np.array([p.name for p in PERSONAS])
 SHARES = np.array([p.share for p in PERSONAS])

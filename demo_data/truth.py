@@ -1,0 +1,150 @@
+"""Ground truth under `_truth/`: who is who, and what each person does in the next 30 days.
+
+The pipeline never reads these files; tests and the benchmark score it against them.
+- persons.parquet: the hidden person (their primary CRM id), persona, and the 30 days after the
+  end date: the true purchase probability and what happened (drawn from that probability).
+- identifiers.parquet: every identifier that appears in any source file, normalised (email
+  lower-cased and trimmed, phone in E.164), with the person it belongs to; bots' anonymous
+  ids have no person (null).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from demo_data import formats, personas
+from demo_data.catalog import PRODUCTS_PER_CATEGORY, Catalog
+from demo_data.identity import People
+from demo_data.timeline import Timeline
+
+PERSONS_SCHEMA = pa.schema(
+    [
+        ("true_person", pa.string()),
+        ("persona", pa.string()),
+        ("p_purchase_30d", pa.float64()),
+        ("purchased_30d", pa.int8()),
+        ("spend_30d", pa.float64()),
+    ]
+)
+IDENTIFIERS_SCHEMA = pa.schema(
+    [
+        ("identifier_type", pa.string()),
+        ("identifier_value", pa.string()),
+        ("true_person", pa.string()),
+    ]
+)
+LAPSED_FUTURE_FACTOR = 0.05  # lapsed people rarely come back within a month
+
+
+def typical_basket_cents(catalog: Catalog) -> np.ndarray:
+    """Mean basket value per persona, from the same product draw the orders use."""
+    u = (np.arange(2000) + 0.5) / 2000
+    values = []
+    for persona in personas.PERSONAS:
+        position = np.minimum((u**persona.price_tilt * PRODUCTS_PER_CATEGORY).astype(int), 35)
+        mean_price = catalog.price_cents[catalog.by_category[:, position]].mean()
+        values.append(mean_price * 1.18 * persona.items)  # 1.18: mean quantity per line
+    return np.array(values)
+
+
+def persons_table(
+    rng: np.random.Generator, people: People, catalog: Catalog, timeline: Timeline
+) -> pa.Table:
+    """The next 30 days: expected purchases from the same rates and seasons as the history."""
+    rate = (people.p("online_orders") + people.p("store_visits")) * people.intensity
+    lapsed = people.active_to < timeline.history_days
+    expected = rate * timeline.future_mass(people.persona) / 365.0
+    expected = np.where(lapsed, expected * LAPSED_FUTURE_FACTOR, expected)
+    probability = 1.0 - np.exp(-expected)
+    bought = rng.random(len(people)) < probability
+    purchases = 1 + rng.poisson(expected)
+    value = typical_basket_cents(catalog)[people.persona] * rng.lognormal(-0.08, 0.4, len(people))
+    spend = np.where(bought, np.round(purchases * value) / 100.0, 0.0)
+    return pa.table(
+        {
+            "true_person": people.customer_id,
+            "persona": formats.pick(personas.NAMES.tolist(), people.persona),
+            "p_purchase_30d": probability,
+            "purchased_30d": bought.astype(np.int8),
+            "spend_30d": spend,
+        },
+        schema=PERSONS_SCHEMA,
+    )
+
+
+@dataclass
+class Sightings:
+    """Which of a chunk's identifiers show up in some file (only those go into the truth)."""
+
+    n_people: int
+    n_devices: int
+    email: np.ndarray = field(init=False)
+    phone: np.ndarray = field(init=False)
+    crm_id: np.ndarray = field(init=False)
+    user_id: np.ndarray = field(init=False)
+    loyalty_id: np.ndarray = field(init=False)
+    device: np.ndarray = field(init=False)
+    second_number: np.ndarray = field(init=False)  # second CRM records seen: id number
+    second_owner: np.ndarray = field(init=False)  # ... and their person
+
+    def __post_init__(self) -> None:
+        for name in ("email", "phone", "crm_id", "user_id", "loyalty_id"):
+            setattr(self, name, np.zeros(self.n_people, dtype=bool))
+        self.device = np.zeros(self.n_devices, dtype=bool)
+        self.second_number = np.zeros(0, dtype=np.int64)
+        self.second_owner = np.zeros(0, dtype=np.int64)
+
+    def saw_second(self, number: np.ndarray, owner: np.ndarray) -> None:
+        self.second_number = np.concatenate([self.second_number, number])
+        self.second_owner = np.concatenate([self.second_owner, owner])
+
+    def saw(self, kind: str, who: np.ndarray) -> None:
+        getattr(self, kind)[who] = True
+
+
+def identifiers_table(
+    people: People,
+    sightings: Sightings,
+    bot_anonymous_ids: pa.Array,
+    id_width: int,
+) -> pa.Table:
+    """One row per distinct identifier seen in the files, with its person."""
+    parts: list[tuple[str, pa.Array, pa.Array]] = []
+    for kind, values in (
+        ("email", people.email),
+        ("phone", people.phone_e164),
+        ("crm_id", people.customer_id),
+        ("user_id", people.customer_id),
+        ("loyalty_id", people.loyalty_id),
+    ):
+        mask = pa.array(getattr(sightings, kind))
+        parts.append((kind, values.filter(mask), people.customer_id.filter(mask)))
+    numbers, first = np.unique(sightings.second_number, return_index=True)
+    if len(numbers):
+        owner = sightings.second_owner[first]
+        parts.append(
+            (
+                "crm_id",
+                formats.ids("C", numbers, id_width),
+                people.customer_id.take(pa.array(owner)),
+            )
+        )
+    used = np.flatnonzero(sightings.device)
+    anonymous = formats.from_matrix(people.anonymous_id[used])
+    parts.append(
+        ("anonymous_id", anonymous, people.customer_id.take(pa.array(people.device_owner[used])))
+    )
+    parts.append(("anonymous_id", bot_anonymous_ids, pa.nulls(len(bot_anonymous_ids), pa.string())))
+    return pa.table(
+        {
+            "identifier_type": pa.concat_arrays(
+                [formats.pick((kind,), np.zeros(len(v), np.int64)) for kind, v, _ in parts]
+            ),
+            "identifier_value": pa.concat_arrays([v for _, v, _ in parts]),
+            "true_person": pa.concat_arrays([p for _, _, p in parts]),
+        },
+        schema=IDENTIFIERS_SCHEMA,
+    )
