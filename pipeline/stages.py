@@ -33,7 +33,7 @@ def generate_sources(run_id: str, as_of_date: date) -> dict[str, int]:
             as_of_date,
             settings.demo_history_days,
         )
-        stage.rows = counts.customers + counts.orders
+        stage.rows = counts.total_rows
     return {"customers": counts.customers, "orders": counts.orders}
 
 
