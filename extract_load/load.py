@@ -259,6 +259,9 @@ def load_file(
     loaded_at = datetime.now(UTC)
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")  # it would flood the task log
+    # Rows carry their file position in _source_row, so raw's physical order doesn't matter;
+    # letting DuckDB write in any order makes big inserts about 30% faster.
+    con.execute("set preserve_insertion_order = false")
     # The CSV reader's reject tables outlive a scan: start each file with none.
     con.execute("drop table if exists load_rejects")
     con.execute("drop table if exists load_rejects_scan")

@@ -18,12 +18,13 @@ SHOP_DATABASE_TABLES = ("shop__orders", "shop__order_items")
 
 
 def generate_sources(run_id: str, as_of_date: date) -> dict[str, int]:
-    """Write demo sources into the landing zone unless it already holds sources."""
+    """Write the demo company into the landing zone, unless real orders are there already
+    (files in the landing zone, or the shop's database)."""
     from demo_data.generate import generate, has_sources
 
     settings = config.load()
-    if has_sources(settings.landing_dir):
-        log.info("landing zone %s already holds sources; not generating", settings.landing_dir)
+    if settings.shop_dsn or has_sources(settings.landing_dir):
+        log.info("orders already available (landing zone or shop database); not generating")
         return {"customers": 0, "orders": 0}
     with measure(settings.warehouse_path, run_id, "generate") as stage:
         counts = generate(
