@@ -37,7 +37,7 @@ bench: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project
+	SEGMENTS_WAREHOUSE=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint dbt_project
 
 ## postgres: install (Debian packages, if absent) and start a local PostgreSQL for the
 ## shop-database source and its tests; prints its DSN

@@ -3,7 +3,8 @@ with
 
 scores as (
 
-    select unnest(range(1, 6)) as score
+    select generated_number as score
+    from ({{ dbt.generate_series(5) }}) as series
 
 ),
 
