@@ -216,7 +216,9 @@ class _Run:
         self.rows["web__events"] += web.write_clickstream(
             path, rng(Stream.WEB_TEXT), clicks, devices, people, catalog
         )
-        seen.saw("device", clicks.device[clicks.device < devices.n_people_devices])
+        people_events = clicks.device < devices.n_people_devices
+        seen.saw("device", clicks.device[people_events])
+        seen.saw("device_linked", clicks.device[people_events & (clicks.user >= 0)])
         seen.saw("user_id", clicks.user[clicks.user >= 0])
         bot_ids = formats.from_matrix(devices.anonymous_id[devices.n_people_devices :])
         del clicks
@@ -266,6 +268,7 @@ class _Run:
         seen.saw("email", records.person[records.has_email])
         seen.saw("phone", records.person[records.has_phone])
         seen.saw("loyalty_id", records.person[records.has_loyalty])
+        seen.saw("loyalty_linked", records.person[records.has_loyalty])
         seconds = records.second & records.has_id
         seen.saw_second(records.second_number[seconds], records.person[seconds])
 

@@ -5,7 +5,9 @@ The pipeline never reads these files; tests and the benchmark score it against t
   end date: the true purchase probability and what happened (drawn from that probability).
 - identifiers.parquet: every identifier that appears in any source file, normalised (email
   lower-cased and trimmed, phone in E.164), with the person it belongs to; bots' anonymous
-  ids have no person (null).
+  ids have no person (null). `linked` says whether the files tie the identifier to another
+  of its person's at all: an anonymous id of a device that never logged in, or a loyalty card
+  shown in store but missing from the CRM, is not linked, and no resolver can place it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ IDENTIFIERS_SCHEMA = pa.schema(
         ("identifier_type", pa.string()),
         ("identifier_value", pa.string()),
         ("true_person", pa.string()),
+        ("linked", pa.bool_()),
     ]
 )
 LAPSED_FUTURE_FACTOR = 0.05  # lapsed people rarely come back within a month
@@ -87,13 +90,16 @@ class Sightings:
     user_id: np.ndarray = field(init=False)
     loyalty_id: np.ndarray = field(init=False)
     device: np.ndarray = field(init=False)
+    device_linked: np.ndarray = field(init=False)  # the device sent a user id at least once
+    loyalty_linked: np.ndarray = field(init=False)  # the CRM record carries the loyalty id
     second_number: np.ndarray = field(init=False)  # second CRM records seen: id number
     second_owner: np.ndarray = field(init=False)  # ... and their person
 
     def __post_init__(self) -> None:
-        for name in ("email", "phone", "crm_id", "user_id", "loyalty_id"):
+        for name in ("email", "phone", "crm_id", "user_id", "loyalty_id", "loyalty_linked"):
             setattr(self, name, np.zeros(self.n_people, dtype=bool))
         self.device = np.zeros(self.n_devices, dtype=bool)
+        self.device_linked = np.zeros(self.n_devices, dtype=bool)
         self.second_number = np.zeros(0, dtype=np.int64)
         self.second_owner = np.zeros(0, dtype=np.int64)
 
@@ -112,7 +118,7 @@ def identifiers_table(
     id_width: int,
 ) -> pa.Table:
     """One row per distinct identifier seen in the files, with its person."""
-    parts: list[tuple[str, pa.Array, pa.Array]] = []
+    parts: list[tuple[str, pa.Array, pa.Array, np.ndarray]] = []
     for kind, values in (
         ("email", people.email),
         ("phone", people.phone_e164),
@@ -120,8 +126,16 @@ def identifiers_table(
         ("user_id", people.customer_id),
         ("loyalty_id", people.loyalty_id),
     ):
-        mask = pa.array(getattr(sightings, kind))
-        parts.append((kind, values.filter(mask), people.customer_id.filter(mask)))
+        seen = getattr(sightings, kind)
+        linked = sightings.loyalty_linked if kind == "loyalty_id" else np.ones_like(seen)
+        parts.append(
+            (
+                kind,
+                values.filter(pa.array(seen)),
+                people.customer_id.filter(pa.array(seen)),
+                linked[seen],
+            )
+        )
     numbers, first = np.unique(sightings.second_number, return_index=True)
     if len(numbers):
         owner = sightings.second_owner[first]
@@ -130,21 +144,30 @@ def identifiers_table(
                 "crm_id",
                 formats.ids("C", numbers, id_width),
                 people.customer_id.take(pa.array(owner)),
+                np.ones(len(numbers), dtype=bool),
             )
         )
     used = np.flatnonzero(sightings.device)
-    anonymous = formats.from_matrix(people.anonymous_id[used])
     parts.append(
-        ("anonymous_id", anonymous, people.customer_id.take(pa.array(people.device_owner[used])))
+        (
+            "anonymous_id",
+            formats.from_matrix(people.anonymous_id[used]),
+            people.customer_id.take(pa.array(people.device_owner[used])),
+            sightings.device_linked[used],
+        )
     )
-    parts.append(("anonymous_id", bot_anonymous_ids, pa.nulls(len(bot_anonymous_ids), pa.string())))
+    n_bots = len(bot_anonymous_ids)
+    parts.append(
+        ("anonymous_id", bot_anonymous_ids, pa.nulls(n_bots, pa.string()), np.zeros(n_bots, bool))
+    )
     return pa.table(
         {
             "identifier_type": pa.concat_arrays(
-                [formats.pick((kind,), np.zeros(len(v), np.int64)) for kind, v, _ in parts]
+                [formats.pick((kind,), np.zeros(len(v), np.int64)) for kind, v, _, _ in parts]
             ),
-            "identifier_value": pa.concat_arrays([v for _, v, _ in parts]),
-            "true_person": pa.concat_arrays([p for _, _, p in parts]),
+            "identifier_value": pa.concat_arrays([v for _, v, _, _ in parts]),
+            "true_person": pa.concat_arrays([p for _, _, p, _ in parts]),
+            "linked": pa.array(np.concatenate([linked for *_, linked in parts])),
         },
         schema=IDENTIFIERS_SCHEMA,
     )

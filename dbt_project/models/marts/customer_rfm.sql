@@ -1,18 +1,24 @@
 {#-
     Recency, frequency and monetary value per person as of the run's date, scored 1–5 and
-    named by the RFM grid seed. Only completed orders placed before the as-of date count.
+    named by the RFM grid seed. One row per person of dim_customers.
+
+    Counted: completed orders in fct_orders (online and store, so before the as-of date)
+    with a person. Refunded and cancelled orders count neither as an order nor as money.
+    Scores are quintiles among buyers (`ntile(5)`, 5 is best; ties broken by person_id so
+    runs repeat exactly); people without a completed order have frequency 0, monetary 0,
+    null recency and tenure, scores 1 and the segment `Prospects`.
 -#}
 with
 
-customers as (
+people as (
 
-    select * from {{ ref('stg_crm__customers') }}
+    select * from {{ ref('dim_customers') }}
 
 ),
 
 orders as (
 
-    select * from {{ ref('stg_shop__orders') }}
+    select * from {{ ref('fct_orders') }}
 
 ),
 
@@ -25,95 +31,105 @@ segment_map as (
 completed_orders as (
 
     select
-        customer_id,
+        person_id,
         ordered_at,
         amount
     from orders
     where
         order_status = 'completed'
-        and ordered_at < cast({{ as_of_date() }} as timestamp)
-
-),
-
-people as (
-
-    -- Until identity resolution lands, a person is a customer id: every CRM customer and
-    -- every customer id seen on an order (the CRM export is optional; guest orders without
-    -- a customer id wait for identity resolution).
-    select customer_id from customers
-    union
-    select customer_id from orders
-    where customer_id is not null
+        and person_id is not null
+        and ordered_at < {{ as_of_timestamp() }}
 
 ),
 
 order_totals as (
 
     select
-        customer_id,
+        person_id,
+        min(ordered_at) as first_ordered_at,
         max(ordered_at) as last_ordered_at,
         count(*) as frequency,
         sum(amount) as monetary
     from completed_orders
-    group by customer_id
+    group by person_id
+
+),
+
+buyers as (
+
+    select
+        person_id,
+        first_ordered_at,
+        last_ordered_at,
+        {{ dbt.datediff('cast(last_ordered_at as date)', as_of_date(), 'day') }}
+            as recency_days,
+        {{ dbt.datediff('cast(first_ordered_at as date)', as_of_date(), 'day') }}
+            as tenure_days,
+        frequency,
+        monetary
+    from order_totals
+
+),
+
+scored_buyers as (
+
+    select
+        *,
+        ntile(5) over (order by recency_days desc, person_id asc) as r_score,
+        ntile(5) over (order by frequency asc, person_id asc) as f_score,
+        ntile(5) over (order by monetary asc, person_id asc) as m_score
+    from buyers
 
 ),
 
 measured as (
 
     select
-        people.customer_id as person_id,
-        {{ as_of_date() }} as as_of_date,
-        order_totals.last_ordered_at,
-        {{ as_of_date() }} - cast(order_totals.last_ordered_at as date) as recency_days,
-        coalesce(order_totals.frequency, 0) as frequency,
-        coalesce(order_totals.monetary, 0) as monetary
+        people.person_id,
+        scored_buyers.first_ordered_at,
+        scored_buyers.last_ordered_at,
+        scored_buyers.recency_days,
+        scored_buyers.tenure_days,
+        coalesce(scored_buyers.frequency, 0) as frequency,
+        coalesce(scored_buyers.monetary, 0) as monetary,
+        coalesce(scored_buyers.r_score, 1) as r_score,
+        coalesce(scored_buyers.f_score, 1) as f_score,
+        coalesce(scored_buyers.m_score, 1) as m_score
     from people
-    left join order_totals
-        on people.customer_id = order_totals.customer_id
-
-),
-
-scored as (
-
-    -- Quintiles among buyers (ties broken by person_id so runs repeat exactly);
-    -- people with no completed order score 1 on all three and are named "Prospects".
-    select
-        *,
-        case when frequency > 0 then ntile(5) over (
-            partition by frequency > 0 order by recency_days desc, person_id asc
-        ) else 1 end as r_score,
-        case when frequency > 0 then ntile(5) over (
-            partition by frequency > 0 order by frequency, person_id
-        ) else 1 end as f_score,
-        case when frequency > 0 then ntile(5) over (
-            partition by frequency > 0 order by monetary, person_id
-        ) else 1 end as m_score
-    from measured
+    left join scored_buyers
+        on people.person_id = scored_buyers.person_id
 
 ),
 
 final as (
 
     select
-        scored.person_id,
-        scored.as_of_date,
-        scored.last_ordered_at,
-        scored.recency_days,
-        scored.frequency,
-        scored.monetary,
-        scored.r_score,
-        scored.f_score,
-        scored.m_score,
+        measured.person_id,
+        {{ as_of_date() }} as as_of_date,
+        measured.first_ordered_at,
+        measured.last_ordered_at,
+        measured.recency_days,
+        measured.tenure_days,
+        measured.frequency,
+        measured.monetary,
+        {{ safe_ratio('measured.monetary', 'measured.frequency') }} as avg_order_value,
+        measured.r_score,
+        measured.f_score,
+        measured.m_score,
+        {{ dbt.concat([
+            dbt.cast('measured.r_score', dbt.type_string()),
+            dbt.cast('measured.f_score', dbt.type_string()),
+            dbt.cast('measured.m_score', dbt.type_string())
+        ]) }} as rfm_cell,
         case
-            when scored.frequency = 0 then 'Prospects'
+            when measured.frequency = 0 then 'Prospects'
             else segment_map.rfm_segment
         end as rfm_segment
-    from scored
+    from measured
     left join segment_map
         on
-            scored.r_score between segment_map.r_score_min and segment_map.r_score_max
-            and scored.f_score between segment_map.f_score_min and segment_map.f_score_max
+            measured.r_score between segment_map.r_score_min and segment_map.r_score_max
+            and measured.f_score between segment_map.f_score_min and segment_map.f_score_max
 
 )
 

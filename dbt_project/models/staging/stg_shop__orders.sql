@@ -1,3 +1,8 @@
+{#-
+    Shop orders (web and app), one row per order id: typed, `ordered_at` in UTC, the email
+    normalised for guest orders' identity. An order arrives again when it changes (a refund,
+    a re-export): the version updated last wins, then the one loaded last.
+-#}
 with
 
 source as (
@@ -6,39 +11,60 @@ source as (
 
 ),
 
-typed as (
+renamed as (
 
     select
-        trim(order_id) as order_id,
-        nullif(trim(customer_id), '') as customer_id,
-        try_cast(ordered_at as timestamptz) at time zone 'UTC' as ordered_at,
-        lower(trim(status)) as order_status,
-        try_cast(amount as decimal(18, 2)) as amount,
-        upper(trim(currency)) as currency,
-        lower(trim(channel)) as channel,
-        try_cast(updated_at as timestamptz) at time zone 'UTC' as updated_at,
-        _loaded_at as loaded_at,
-        _batch_id as batch_id
+        {{ clean_text('order_id') }} as order_id,
+        {{ clean_text('customer_id') }} as customer_id,
+        {{ normalize_email('email') }} as email,
+        {{ utc_timestamp('ordered_at') }} as ordered_at,
+        lower({{ clean_text('status') }}) as order_status,
+        {{ safe_decimal('amount') }} as amount,
+        coalesce({{ safe_decimal('discount') }}, 0) as discount,
+        upper({{ clean_text('currency') }}) as currency,
+        lower({{ clean_text('channel') }}) as channel,
+        {{ utc_timestamp('updated_at') }} as updated_at,
+        {{ timestamptz_to_utc('_loaded_at') }} as loaded_at,
+        _batch_id as batch_id,
+        cast(_source_row as bigint) as source_row
     from source
 
 ),
 
-deduplicated as (
+ranked as (
 
-    -- An order can arrive more than once (re-exports, status changes): the version updated
-    -- last wins, then the one loaded last.
-    select *
-    from typed
-    qualify row_number() over (
-        partition by order_id order by updated_at desc nulls last, loaded_at desc
-    ) = 1
+    select
+        *,
+        row_number() over (
+            partition by order_id
+            order by
+                updated_at desc nulls last,
+                loaded_at desc,
+                batch_id desc,
+                source_row desc
+        ) as version_rank
+    from renamed
+    where order_id is not null
 
 ),
 
 final as (
 
-    select *
-    from deduplicated
+    select
+        order_id,
+        customer_id,
+        email,
+        ordered_at,
+        order_status,
+        amount,
+        discount,
+        currency,
+        channel,
+        updated_at,
+        loaded_at,
+        batch_id
+    from ranked
+    where version_rank = 1
 
 )
 

@@ -1,0 +1,152 @@
+{#-
+    The ML feature table (the only table the ML reads): one row per person known before the
+    as-of date (first seen before midnight UTC of it), `person_id`, `as_of_date`, then one
+    column per feature. Point-in-time correct: every input counts facts strictly before the
+    as-of date only (fct_orders, fct_sessions, fct_email_engagement and the marts built on
+    them filter on it), so features as of a date never see what happened on or after it,
+    and labels taken from after the date cannot leak in.
+
+    Numeric features are null only where a value does not exist (recency of a non-buyer, a
+    rate without a denominator); categorical ones are null when unknown. Flags are 0/1.
+-#}
+{%- set window_start = dbt.dateadd('day', -var('engagement_window_days'), as_of_timestamp()) -%}
+with
+
+people as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+rfm as (
+
+    select * from {{ ref('customer_rfm') }}
+
+),
+
+engagement as (
+
+    select * from {{ ref('customer_engagement') }}
+
+),
+
+lifecycle as (
+
+    select * from {{ ref('customer_lifecycle') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+known_people as (
+
+    select *
+    from people
+    where first_seen_at < {{ as_of_timestamp() }}
+
+),
+
+order_mix as (
+
+    select
+        person_id,
+        sum(case when order_status = 'completed' and ordered_at >= {{ window_start }} then 1 else 0 end)
+            as orders_90d,
+        sum(case when ordered_at >= {{ window_start }} then amount else 0 end) as monetary_90d,
+        sum(case when order_status = 'refunded' then 1 else 0 end) as refunded_orders,
+        sum(case when order_status = 'cancelled' then 1 else 0 end) as cancelled_orders,
+        count(*) as placed_orders,
+        sum(case when order_status = 'completed' and discount > 0 then 1 else 0 end)
+            as discounted_orders,
+        sum(case when order_status = 'completed' then 1 else 0 end) as completed_orders,
+        sum(case when order_status = 'completed' and channel = 'store' then 1 else 0 end)
+            as store_orders,
+        sum(case when order_status = 'completed' and channel = 'app' then 1 else 0 end)
+            as app_orders,
+        sum(case when order_status = 'completed' then items else 0 end) as items_bought
+    from orders
+    where person_id is not null
+    group by person_id
+
+),
+
+final as (
+
+    select
+        known_people.person_id,
+        rfm.as_of_date,
+
+        -- RFM
+        case when rfm.frequency > 0 then 1 else 0 end as is_buyer,
+        rfm.recency_days,
+        rfm.frequency,
+        cast(rfm.monetary as double precision) as monetary,
+        cast(rfm.avg_order_value as double precision) as avg_order_value,
+        rfm.tenure_days,
+        rfm.r_score,
+        rfm.f_score,
+        rfm.m_score,
+        rfm.rfm_segment,
+
+        -- orders
+        coalesce(order_mix.orders_90d, 0) as orders_90d,
+        cast(coalesce(order_mix.monetary_90d, 0) as double precision) as monetary_90d,
+        coalesce(order_mix.items_bought, 0) as items_bought,
+        {{ safe_ratio('order_mix.refunded_orders', 'order_mix.placed_orders') }} as refund_rate,
+        {{ safe_ratio('order_mix.cancelled_orders', 'order_mix.placed_orders') }}
+            as cancel_rate,
+        {{ safe_ratio('order_mix.discounted_orders', 'order_mix.completed_orders') }}
+            as discounted_order_share,
+        {{ safe_ratio('order_mix.store_orders', 'order_mix.completed_orders') }}
+            as store_order_share,
+        {{ safe_ratio('order_mix.app_orders', 'order_mix.completed_orders') }} as app_order_share,
+
+        -- web and email engagement
+        engagement.sessions,
+        engagement.sessions_90d,
+        engagement.page_views_90d,
+        engagement.time_on_site_seconds_90d,
+        {{ safe_ratio('engagement.time_on_site_seconds', 'engagement.sessions') }}
+            as avg_session_seconds,
+        engagement.products_viewed_90d,
+        engagement.cart_abandonment_rate,
+        {{ dbt.datediff('cast(engagement.last_session_at as date)', as_of_date(), 'day') }}
+            as days_since_last_session,
+        engagement.emails_delivered,
+        engagement.email_open_rate,
+        engagement.email_click_rate,
+        engagement.email_open_rate_90d,
+        engagement.email_click_rate_90d,
+        case when engagement.has_unsubscribed then 1 else 0 end as has_unsubscribed,
+        engagement.preferred_channel,
+        engagement.preferred_device,
+        engagement.top_category,
+        engagement.preferred_hour_bucket,
+
+        -- lifecycle and profile
+        lifecycle.lifecycle_stage,
+        {{ dbt.datediff('cast(known_people.first_seen_at as date)', as_of_date(), 'day') }}
+            as days_since_first_seen,
+        cast(floor(
+            {{ dbt.datediff('known_people.birth_date', as_of_date(), 'day') }} / 365.25
+        ) as integer) as age_years,
+        known_people.country_code,
+        known_people.devices,
+        case when known_people.is_crm_customer then 1 else 0 end as is_crm_customer
+    from known_people
+    inner join rfm
+        on known_people.person_id = rfm.person_id
+    inner join engagement
+        on known_people.person_id = engagement.person_id
+    inner join lifecycle
+        on known_people.person_id = lifecycle.person_id
+    left join order_mix
+        on known_people.person_id = order_mix.person_id
+
+)
+
+select * from final

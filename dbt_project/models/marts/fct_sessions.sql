@@ -1,0 +1,247 @@
+{#-
+    Web and app sessions before the as-of date, one row per session, bots left out.
+
+    A session is a device's (anonymous id's) run of events with no gap longer than
+    `session_timeout_minutes` (30): `lag` finds each event's gap to the one before, a
+    running sum of "gap too long" numbers the sessions. The person is the device's person
+    (its anonymous id in person_identifiers, else its logged-in user id's).
+
+    Incremental, because the clickstream is the largest table. The unit of recomputation is
+    the device: a run recomputes every session of each device whose events changed since
+    the last run (its event count, first or last event time differ from the stored
+    sessions': new events, late events, a later as-of date) or whose person changed
+    (identity merges), and replaces them (`delete+insert` on anonymous_id), so a late event
+    that bridges two sessions merges them exactly as a full refresh would. The pre-hook
+    removes sessions at or after the as-of date, for a run with an earlier date than the
+    last; the devices it touched no longer match their fingerprint and are recomputed.
+    Change `session_timeout_minutes` or the bot rules only with `--full-refresh`.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='anonymous_id',
+        on_schema_change='fail',
+        pre_hook=[
+            "{% if is_incremental() %}delete from {{ this }}"
+            ~ " where ended_at >= {{ as_of_timestamp() }}{% endif %}"
+        ]
+    )
+}}
+
+with
+
+web_events as (
+
+    select * from {{ ref('stg_web__events') }}
+
+),
+
+identifiers as (
+
+    select * from {{ ref('person_identifiers') }}
+
+),
+
+events as (
+
+    select
+        message_id,
+        anonymous_id,
+        user_id,
+        event_type,
+        event_name,
+        product_id,
+        device_type,
+        utm_source,
+        occurred_at
+    from web_events
+    where
+        not is_bot
+        and anonymous_id is not null
+        and occurred_at < {{ as_of_timestamp() }}
+
+),
+
+devices as (
+
+    select
+        anonymous_id,
+        max(user_id) as user_id,
+        count(*) as events,
+        min(occurred_at) as first_event_at,
+        max(occurred_at) as last_event_at
+    from events
+    group by anonymous_id
+
+),
+
+device_people as (
+
+    select
+        devices.anonymous_id,
+        devices.events,
+        devices.first_event_at,
+        devices.last_event_at,
+        coalesce(device_ids.person_id, user_ids.person_id) as person_id
+    from devices
+    left join identifiers as device_ids
+        on
+            device_ids.identifier_type = 'anonymous_id'
+            and devices.anonymous_id = device_ids.identifier_value
+    left join identifiers as user_ids
+        on
+            user_ids.identifier_type = 'user_id'
+            and devices.user_id = user_ids.identifier_value
+
+),
+
+{% if is_incremental() %}
+
+stored_devices as (
+
+    select
+        anonymous_id,
+        sum(events) as events,
+        min(started_at) as first_event_at,
+        max(ended_at) as last_event_at,
+        max(person_id) as person_id
+    from {{ this }}
+    group by anonymous_id
+
+),
+
+changed_devices as (
+
+    select device_people.*
+    from device_people
+    left join stored_devices
+        on device_people.anonymous_id = stored_devices.anonymous_id
+    where
+        stored_devices.anonymous_id is null
+        or device_people.events != stored_devices.events
+        or device_people.first_event_at != stored_devices.first_event_at
+        or device_people.last_event_at != stored_devices.last_event_at
+        or device_people.person_id is distinct from stored_devices.person_id
+
+),
+
+{% else %}
+
+changed_devices as (
+
+    select * from device_people
+
+),
+
+{% endif %}
+
+scoped_events as (
+
+    select
+        events.*,
+        changed_devices.person_id
+    from events
+    inner join changed_devices
+        on events.anonymous_id = changed_devices.anonymous_id
+
+),
+
+gaps as (
+
+    select
+        *,
+        lag(occurred_at) over (
+            partition by anonymous_id order by occurred_at, message_id
+        ) as previous_occurred_at
+    from scoped_events
+
+),
+
+flagged as (
+
+    select
+        *,
+        case
+            when previous_occurred_at is null then 1
+            when
+                occurred_at
+                > {{ dbt.dateadd('minute', var('session_timeout_minutes'), 'previous_occurred_at') }}
+                then 1
+            else 0
+        end as starts_session
+    from gaps
+
+),
+
+numbered as (
+
+    select
+        *,
+        sum(starts_session) over (
+            partition by anonymous_id
+            order by occurred_at, message_id
+            rows between unbounded preceding and current row
+        ) as session_number
+    from flagged
+
+),
+
+ordered as (
+
+    select
+        *,
+        row_number() over (
+            partition by anonymous_id, session_number order by occurred_at, message_id
+        ) as event_number
+    from numbered
+
+),
+
+sessions as (
+
+    select
+        anonymous_id,
+        session_number,
+        max(person_id) as person_id,
+        max(case when event_number = 1 then message_id end) as first_message_id,
+        min(occurred_at) as started_at,
+        max(occurred_at) as ended_at,
+        count(*) as events,
+        sum(case when event_type = 'page' then 1 else 0 end) as page_views,
+        count(distinct case when event_name = 'Product Viewed' then product_id end)
+            as products_viewed,
+        {{ dbt.bool_or("coalesce(event_name, '') = 'Added to Cart'") }} as added_to_cart,
+        {{ dbt.bool_or("coalesce(event_name, '') = 'Checkout Started'") }} as checkout_started,
+        {{ dbt.bool_or("coalesce(event_name, '') = 'Order Completed'") }} as order_completed,
+        max(user_id) as user_id,
+        max(case when event_number = 1 then device_type end) as device_type,
+        max(case when event_number = 1 then utm_source end) as utm_source
+    from ordered
+    group by anonymous_id, session_number
+
+),
+
+final as (
+
+    select
+        {{ dbt.hash(dbt.concat(['anonymous_id', "'|'", 'first_message_id'])) }} as session_id,
+        person_id,
+        anonymous_id,
+        user_id,
+        started_at,
+        ended_at,
+        {{ dbt.datediff('started_at', 'ended_at', 'second') }} as duration_seconds,
+        page_views,
+        events,
+        products_viewed,
+        added_to_cart,
+        checkout_started,
+        order_completed,
+        device_type,
+        utm_source
+    from sessions
+
+)
+
+select * from final

@@ -1,0 +1,73 @@
+{#-
+    Order lines, one row per order and line number. When an order changes the shop exports
+    all its lines again, so the lines of an order come from the latest batch that delivered
+    any line of it (a line dropped from the order disappears); exact duplicate rows inside
+    that batch collapse.
+-#}
+with
+
+source as (
+
+    select * from {{ source('raw', 'shop__order_items') }}
+
+),
+
+renamed as (
+
+    select
+        {{ clean_text('order_id') }} as order_id,
+        {{ safe_integer('line_number') }} as line_number,
+        {{ clean_text('product_id') }} as product_id,
+        {{ safe_integer('quantity') }} as quantity,
+        {{ safe_decimal('unit_price') }} as unit_price,
+        {{ timestamptz_to_utc('_loaded_at') }} as loaded_at,
+        _batch_id as batch_id,
+        cast(_source_row as bigint) as source_row
+    from source
+
+),
+
+batch_ranked as (
+
+    select
+        *,
+        dense_rank() over (
+            partition by order_id
+            order by loaded_at desc, batch_id desc
+        ) as batch_rank
+    from renamed
+    where order_id is not null and line_number is not null
+
+),
+
+line_ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by order_id, line_number
+            order by source_row desc
+        ) as line_rank
+    from batch_ranked
+    where batch_rank = 1
+
+),
+
+final as (
+
+    select
+        order_id || '-' || cast(line_number as varchar) as order_line_id,
+        order_id,
+        line_number,
+        product_id,
+        quantity,
+        unit_price,
+        cast(quantity * unit_price as decimal(18, 2)) as line_amount,
+        loaded_at,
+        batch_id
+    from line_ranked
+    where line_rank = 1
+
+)
+
+select * from final
