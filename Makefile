@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: setup run test bench lint summary clean postgres
+.PHONY: setup run test bench lint summary docs clean postgres
 
 # uv lives in its own small venv so that `uv sync` never removes it from the project's.
 $(UV):
@@ -46,6 +46,10 @@ postgres:
 
 summary: setup
 	$(BIN)/segments summary
+
+## docs: build dbt's documentation site for the warehouse and serve it on localhost:8080
+docs: setup
+	$(BIN)/segments docs --serve
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

@@ -3,6 +3,7 @@
 segments run [--date YYYY-MM-DD]   run the pipeline DAG through Airflow, then summarise
 segments generate [--customers N]  write demo sources into the landing zone
 segments summary                   what the warehouse holds now
+segments docs [--serve]            build dbt's documentation site (and serve it on :8080)
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         help="the data ends the day before this date",
     )
     commands.add_parser("summary", help="print what the warehouse holds")
+    docs = commands.add_parser("docs", help="build dbt's documentation site for the warehouse")
+    docs.add_argument("--serve", action="store_true", help="then serve it on localhost:8080")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = config.load()
@@ -55,6 +58,15 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"wrote {counts.customers} customers, {counts.orders} orders to {settings.landing_dir}"
         )
+        return 0
+
+    if args.command == "docs":
+        from pipeline.dbt_runner import build_docs, serve_docs
+
+        index = build_docs(settings)
+        print(f"dbt docs: {index}")
+        if args.serve:
+            serve_docs(settings, port=8080)
         return 0
 
     from pipeline.summary import render

@@ -65,3 +65,28 @@ def run_dbt(settings: Settings, args: list[str], as_of_date: date) -> tuple[int,
     results = settings.data_dir / "dbt" / "target" / "run_results.json"
     nodes = len(json.loads(results.read_text())["results"]) if results.exists() else 0
     return nodes, usage.ru_maxrss / 1024
+
+
+def build_docs(settings: Settings) -> Path:
+    """`dbt docs generate` against the warehouse: the site (models, columns, tests, lineage,
+    and the catalog of built tables) lands in the dbt target folder; returns its index.html."""
+    if not settings.warehouse_path.exists():
+        raise DbtError(f"no warehouse at {settings.warehouse_path}: run `make run` first")
+    run_dbt(settings, ["docs", "generate"], date.today())
+    return settings.data_dir / "dbt" / "target" / "index.html"
+
+
+def serve_docs(settings: Settings, port: int) -> None:
+    """`dbt docs serve` on localhost (blocks until interrupted)."""
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [
+        str(dbt),
+        "docs",
+        "serve",
+        "--port",
+        str(port),
+        "--host",
+        "127.0.0.1",
+        "--no-browser",
+    ]
+    subprocess.run(command, cwd=DBT_PROJECT_DIR, env=dbt_env(settings), check=False)

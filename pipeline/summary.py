@@ -49,6 +49,27 @@ def render(warehouse_path: Path) -> str:
             ).fetchall()
             out += ["", "Segments", format_table(segments, ("id", "segment", "people", "share"))]
 
+        if ("marts", "identity_graph_health") in tables:
+            health = con.execute(
+                """
+                select persons, identifiers, singletons, format('{:.3f}', merge_rate),
+                       largest_component, format('{:.2f}', mean_identifiers_per_person),
+                       flagged_identifiers, passes_used
+                from marts.identity_graph_health order by built_at desc limit 1
+                """
+            ).fetchall()
+            headers = (
+                "persons",
+                "identifiers",
+                "singletons",
+                "merge rate",
+                "largest",
+                "ids/person",
+                "flagged",
+                "passes",
+            )
+            out += ["", "Identity graph", format_table(health, headers)]
+
         latest = None
         if ("ops", "stage_runs") in tables:
             latest = con.execute(
