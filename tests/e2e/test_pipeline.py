@@ -149,6 +149,16 @@ def test_rfm_mart_agrees_with_pandas_on_the_source_files(pipeline_run):
         differ = mart[column].to_numpy() != expected[column].to_numpy()
         assert not differ.any(), (column, mart[differ].head(3), expected[differ].head(3))
     assert abs(mart["monetary"].astype(float) - expected["monetary"]).max() < 0.005
+    # Quintile scores: 1 + the fifth of the ranking a value starts in; equal values tie.
+    for score, column, best_high in (
+        ("r_score", "recency_days", False),
+        ("f_score", "frequency", True),
+        ("m_score", "monetary", True),
+    ):
+        values = expected[column].round(2) * (1 if best_high else -1)
+        start = (values.rank(method="min") - 1) / (len(values) - 1)
+        wanted = (1 + (5 * start + 1e-9).floordiv(1)).clip(upper=5).astype(int)
+        assert (mart[score].to_numpy() == wanted.to_numpy()).all(), score
     assert (
         _query(
             settings, "select rfm_segment from marts.customer_rfm where frequency = 0"

@@ -11,6 +11,8 @@
       top category (product views + `category_purchase_weight` × units bought online), and
       the hour-of-day bucket (UTC) of sessions and orders: night 0–5, morning 6–11,
       afternoon 12–17, evening 18–23. Ties go to the latest, then alphabetically.
+
+    Types: counts and seconds bigint, rates double (null without a denominator).
 -#}
 {%- set window_start = dbt.dateadd('day', -var('engagement_window_days'), as_of_timestamp()) -%}
 with
@@ -71,20 +73,24 @@ session_totals as (
 
     select
         person_id,
-        count(*) as sessions,
-        sum(case when in_window then 1 else 0 end) as sessions_90d,
-        sum(page_views) as page_views,
-        sum(case when in_window then page_views else 0 end) as page_views_90d,
-        sum(duration_seconds) as time_on_site_seconds,
-        sum(case when in_window then duration_seconds else 0 end) as time_on_site_seconds_90d,
-        sum(products_viewed) as products_viewed,
-        sum(case when in_window then products_viewed else 0 end) as products_viewed_90d,
-        sum(case when added_to_cart then 1 else 0 end) as cart_sessions,
-        sum(case when added_to_cart and not order_completed then 1 else 0 end)
+        cast(count(*) as bigint) as sessions,
+        cast(sum(case when in_window then 1 else 0 end) as bigint) as sessions_90d,
+        cast(sum(page_views) as bigint) as page_views,
+        cast(sum(case when in_window then page_views else 0 end) as bigint) as page_views_90d,
+        cast(sum(duration_seconds) as bigint) as time_on_site_seconds,
+        cast(sum(case when in_window then duration_seconds else 0 end) as bigint)
+            as time_on_site_seconds_90d,
+        cast(sum(products_viewed) as bigint) as products_viewed,
+        cast(sum(case when in_window then products_viewed else 0 end) as bigint)
+            as products_viewed_90d,
+        cast(sum(case when added_to_cart then 1 else 0 end) as bigint) as cart_sessions,
+        cast(sum(case when added_to_cart and not order_completed then 1 else 0 end) as bigint)
             as abandoned_cart_sessions,
-        sum(case when in_window and added_to_cart then 1 else 0 end) as cart_sessions_90d,
-        sum(case when in_window and added_to_cart and not order_completed then 1 else 0 end)
-            as abandoned_cart_sessions_90d,
+        cast(sum(case when in_window and added_to_cart then 1 else 0 end) as bigint)
+            as cart_sessions_90d,
+        cast(sum(
+            case when in_window and added_to_cart and not order_completed then 1 else 0 end
+        ) as bigint) as abandoned_cart_sessions_90d,
         max(started_at) as last_session_at
     from person_sessions
     group by person_id
@@ -95,15 +101,18 @@ email_totals as (
 
     select
         person_id,
-        sum(case when is_delivered then 1 else 0 end) as emails_delivered,
-        sum(case when is_opened then 1 else 0 end) as emails_opened,
-        sum(case when is_clicked then 1 else 0 end) as emails_clicked,
-        sum(case when first_event_at >= {{ window_start }} and is_delivered then 1 else 0 end)
-            as emails_delivered_90d,
-        sum(case when first_event_at >= {{ window_start }} and is_opened then 1 else 0 end)
-            as emails_opened_90d,
-        sum(case when first_event_at >= {{ window_start }} and is_clicked then 1 else 0 end)
-            as emails_clicked_90d,
+        cast(sum(case when is_delivered then 1 else 0 end) as bigint) as emails_delivered,
+        cast(sum(case when is_opened then 1 else 0 end) as bigint) as emails_opened,
+        cast(sum(case when is_clicked then 1 else 0 end) as bigint) as emails_clicked,
+        cast(sum(
+            case when first_event_at >= {{ window_start }} and is_delivered then 1 else 0 end
+        ) as bigint) as emails_delivered_90d,
+        cast(sum(
+            case when first_event_at >= {{ window_start }} and is_opened then 1 else 0 end
+        ) as bigint) as emails_opened_90d,
+        cast(sum(
+            case when first_event_at >= {{ window_start }} and is_clicked then 1 else 0 end
+        ) as bigint) as emails_clicked_90d,
         {{ dbt.bool_or('is_unsubscribed') }} as has_unsubscribed,
         max(last_event_at) as last_email_event_at
     from email_engagement
@@ -215,7 +224,7 @@ category_scores as (
     select
         person_id,
         category,
-        sum(weight) as affinity
+        cast(sum(weight) as bigint) as affinity
     from (
         select * from category_views
         union all

@@ -7,7 +7,10 @@
     and labels taken from after the date cannot leak in.
 
     Numeric features are null only where a value does not exist (recency of a non-buyer, a
-    rate without a denominator); categorical ones are null when unknown. Flags are 0/1.
+    rate without a denominator); categorical ones are null when unknown. Flags are 0/1
+    integers, counts bigint, days integer, money and rates double (the ML's floats).
+    Identity resolution itself uses every identifier it has seen; of what it links, only
+    identifiers first seen before the date count here (`devices`, `is_crm_customer`).
 -#}
 {%- set window_start = dbt.dateadd('day', -var('engagement_window_days'), as_of_timestamp()) -%}
 with
@@ -42,11 +45,44 @@ orders as (
 
 ),
 
+identifiers as (
+
+    select * from {{ ref('person_identifiers') }}
+
+),
+
 known_people as (
 
-    select *
+    select
+        *,
+        cast(first_seen_at as date) as first_seen_date,
+        {{ dbt.datediff('birth_date', as_of_date(), 'day') }}
+            as age_days
     from people
     where first_seen_at < {{ as_of_timestamp() }}
+
+),
+
+known_identifiers as (
+
+    select
+        person_id,
+        cast(sum(case when identifier_type = 'anonymous_id' then 1 else 0 end) as bigint)
+            as devices,
+        cast(sum(case when identifier_type = 'crm_id' then 1 else 0 end) as bigint) as crm_ids
+    from identifiers
+    where first_seen_at < {{ as_of_timestamp() }}
+    group by person_id
+
+),
+
+dated_orders as (
+
+    select
+        *,
+        ordered_at >= {{ window_start }} as in_window
+    from orders
+    where person_id is not null
 
 ),
 
@@ -54,9 +90,8 @@ order_mix as (
 
     select
         person_id,
-        sum(case when order_status = 'completed' and ordered_at >= {{ window_start }} then 1 else 0 end)
-            as orders_90d,
-        sum(case when ordered_at >= {{ window_start }} then amount else 0 end) as monetary_90d,
+        sum(case when order_status = 'completed' and in_window then 1 else 0 end) as orders_90d,
+        sum(case when in_window then amount else 0 end) as monetary_90d,
         sum(case when order_status = 'refunded' then 1 else 0 end) as refunded_orders,
         sum(case when order_status = 'cancelled' then 1 else 0 end) as cancelled_orders,
         count(*) as placed_orders,
@@ -68,8 +103,7 @@ order_mix as (
         sum(case when order_status = 'completed' and channel = 'app' then 1 else 0 end)
             as app_orders,
         sum(case when order_status = 'completed' then items else 0 end) as items_bought
-    from orders
-    where person_id is not null
+    from dated_orders
     group by person_id
 
 ),
@@ -93,9 +127,9 @@ final as (
         rfm.rfm_segment,
 
         -- orders
-        coalesce(order_mix.orders_90d, 0) as orders_90d,
+        cast(coalesce(order_mix.orders_90d, 0) as bigint) as orders_90d,
         cast(coalesce(order_mix.monetary_90d, 0) as double precision) as monetary_90d,
-        coalesce(order_mix.items_bought, 0) as items_bought,
+        cast(coalesce(order_mix.items_bought, 0) as bigint) as items_bought,
         {{ safe_ratio('order_mix.refunded_orders', 'order_mix.placed_orders') }} as refund_rate,
         {{ safe_ratio('order_mix.cancelled_orders', 'order_mix.placed_orders') }}
             as cancel_rate,
@@ -114,8 +148,10 @@ final as (
             as avg_session_seconds,
         engagement.products_viewed_90d,
         engagement.cart_abandonment_rate,
-        {{ dbt.datediff('cast(engagement.last_session_at as date)', as_of_date(), 'day') }}
-            as days_since_last_session,
+        cast(
+            {{ dbt.datediff('cast(engagement.last_session_at as date)', as_of_date(), 'day') }}
+            as integer
+        ) as days_since_last_session,
         engagement.emails_delivered,
         engagement.email_open_rate,
         engagement.email_click_rate,
@@ -129,14 +165,14 @@ final as (
 
         -- lifecycle and profile
         lifecycle.lifecycle_stage,
-        {{ dbt.datediff('cast(known_people.first_seen_at as date)', as_of_date(), 'day') }}
-            as days_since_first_seen,
-        cast(floor(
-            {{ dbt.datediff('known_people.birth_date', as_of_date(), 'day') }} / 365.25
-        ) as integer) as age_years,
+        cast(
+            {{ dbt.datediff('known_people.first_seen_date', as_of_date(), 'day') }}
+            as integer
+        ) as days_since_first_seen,
+        cast(floor(known_people.age_days / 365.25) as integer) as age_years,
         known_people.country_code,
-        known_people.devices,
-        case when known_people.is_crm_customer then 1 else 0 end as is_crm_customer
+        coalesce(known_identifiers.devices, 0) as devices,
+        case when known_identifiers.crm_ids > 0 then 1 else 0 end as is_crm_customer
     from known_people
     inner join rfm
         on known_people.person_id = rfm.person_id
@@ -146,6 +182,8 @@ final as (
         on known_people.person_id = lifecycle.person_id
     left join order_mix
         on known_people.person_id = order_mix.person_id
+    left join known_identifiers
+        on known_people.person_id = known_identifiers.person_id
 
 )
 

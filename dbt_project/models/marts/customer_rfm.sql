@@ -4,9 +4,12 @@
 
     Counted: completed orders in fct_orders (online and store, so before the as-of date)
     with a person. Refunded and cancelled orders count neither as an order nor as money.
-    Scores are quintiles among buyers (`ntile(5)`, 5 is best; ties broken by person_id so
-    runs repeat exactly); people without a completed order have frequency 0, monetary 0,
+    Scores are quintiles among buyers, 5 is best (macro `quintile`: by percent rank, so
+    equal values share a score; two one-order buyers never differ by their id, as with
+    `ntile`). People without a completed order have frequency 0, monetary 0,
     null recency and tenure, scores 1 and the segment `Prospects`.
+
+    Types: days and scores integer, frequency bigint, money decimal(18, 2), rates double.
 -#}
 with
 
@@ -61,12 +64,16 @@ buyers as (
         person_id,
         first_ordered_at,
         last_ordered_at,
-        {{ dbt.datediff('cast(last_ordered_at as date)', as_of_date(), 'day') }}
-            as recency_days,
-        {{ dbt.datediff('cast(first_ordered_at as date)', as_of_date(), 'day') }}
-            as tenure_days,
-        frequency,
-        monetary
+        cast(
+            {{ dbt.datediff('cast(last_ordered_at as date)', as_of_date(), 'day') }}
+            as integer
+        ) as recency_days,
+        cast(
+            {{ dbt.datediff('cast(first_ordered_at as date)', as_of_date(), 'day') }}
+            as integer
+        ) as tenure_days,
+        cast(frequency as bigint) as frequency,
+        cast(monetary as decimal(18, 2)) as monetary
     from order_totals
 
 ),
@@ -75,9 +82,9 @@ scored_buyers as (
 
     select
         *,
-        ntile(5) over (order by recency_days desc, person_id asc) as r_score,
-        ntile(5) over (order by frequency asc, person_id asc) as f_score,
-        ntile(5) over (order by monetary asc, person_id asc) as m_score
+        {{ quintile('recency_days desc') }} as r_score,
+        {{ quintile('frequency asc') }} as f_score,
+        {{ quintile('monetary asc') }} as m_score
     from buyers
 
 ),
@@ -91,7 +98,7 @@ measured as (
         scored_buyers.recency_days,
         scored_buyers.tenure_days,
         coalesce(scored_buyers.frequency, 0) as frequency,
-        coalesce(scored_buyers.monetary, 0) as monetary,
+        coalesce(scored_buyers.monetary, cast(0 as decimal(18, 2))) as monetary,
         coalesce(scored_buyers.r_score, 1) as r_score,
         coalesce(scored_buyers.f_score, 1) as f_score,
         coalesce(scored_buyers.m_score, 1) as m_score

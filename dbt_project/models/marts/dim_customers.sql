@@ -56,10 +56,11 @@ people as (
         person_id,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at,
-        count(*) as identifiers,
-        sum(case when identifier_type = 'crm_id' then 1 else 0 end) as crm_ids,
-        sum(case when identifier_type = 'email' then 1 else 0 end) as emails,
-        sum(case when identifier_type = 'anonymous_id' then 1 else 0 end) as devices
+        cast(count(*) as bigint) as identifiers,
+        cast(sum(case when identifier_type = 'crm_id' then 1 else 0 end) as bigint) as crm_ids,
+        cast(sum(case when identifier_type = 'email' then 1 else 0 end) as bigint) as emails,
+        cast(sum(case when identifier_type = 'anonymous_id' then 1 else 0 end) as bigint)
+            as devices
     from identifiers
     group by person_id
 
@@ -212,14 +213,13 @@ ranked_consents as (
 current_consents as (
 
     select
-        person_id,
         {%- for purpose in purposes %}
-        {{ dbt.bool_or(
-            "purpose = '" ~ purpose ~ "' and consent_status = 'granted'"
-        ) }} as has_{{ purpose }}_consent,
+        {{ dbt.bool_or("purpose = '" ~ purpose ~ "' and consent_status = 'granted'") }}
+            as has_{{ purpose }}_consent,
         max(case when purpose = '{{ purpose }}' then recorded_at end)
-            as {{ purpose }}_consent_changed_at{{ "," if not loop.last }}
+            as {{ purpose }}_consent_changed_at,
         {%- endfor %}
+        person_id
     from ranked_consents
     where change_rank = 1
     group by person_id

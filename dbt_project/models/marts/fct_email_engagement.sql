@@ -4,6 +4,7 @@
     opens and clicks. The person is the recipient email's; an address no person has is left
     out. An open or a click proves delivery, so it counts as delivered even when the
     platform's delivery receipt is missing (rates per delivered then stay within 0–1).
+    Counts are bigint.
 -#}
 with
 
@@ -90,8 +91,8 @@ final as (
         first_unsubscribed_at,
         first_event_at,
         last_event_at,
-        opens,
-        clicks
+        cast(opens as bigint) as opens,
+        cast(clicks as bigint) as clicks
     from per_campaign
 
 )

@@ -7,9 +7,11 @@
     - Store sales (stg_store__transactions): order_id is the till's transaction id, the
       person is the loyalty card's; a sale without a card keeps a null person_id, so store
       revenue still adds up, and the person-level marts leave it out.
-    - `amount` is the revenue the sale kept: the amount paid (after discount) for completed
-      orders, 0 for refunded and cancelled ones. `gross_amount` is the value before discount
-      and before any refund; `paid_amount` what the customer was charged.
+    - `amount` is the revenue the sale kept, refunds netted: the amount paid (after
+      discount) for completed orders, 0 for refunded and cancelled ones. `gross_amount` is
+      the value before discount and before any refund; `paid_amount` what the customer was
+      charged.
+    - Types are fixed for BI tools: money decimal(18, 2), counts bigint.
 -#}
 with
 
@@ -89,7 +91,7 @@ online_orders as (
         shop_orders.amount + shop_orders.discount as gross_amount,
         shop_orders.discount,
         shop_orders.currency,
-        'shop' as source,
+        'shop' as source,  -- noqa: RF04
         cast(null as {{ dbt.type_string() }}) as store_id,
         order_units.items
     from shop_orders
@@ -115,7 +117,7 @@ store_sales as (
         store_transactions.amount as gross_amount,
         cast(0 as decimal(18, 2)) as discount,
         cast(null as {{ dbt.type_string() }}) as currency,
-        'store' as source,
+        'store' as source,  -- noqa: RF04
         store_transactions.store_id,
         store_transactions.items
     from store_transactions
@@ -141,16 +143,16 @@ final as (
         ordered_at,
         channel,
         order_status,
-        case
-            when order_status = 'completed' then paid_amount else cast(0 as decimal(18, 2))
-        end as amount,
-        gross_amount,
-        discount,
-        paid_amount,
+        cast(
+            case when order_status = 'completed' then paid_amount else 0 end as decimal(18, 2)
+        ) as amount,
+        cast(gross_amount as decimal(18, 2)) as gross_amount,
+        cast(discount as decimal(18, 2)) as discount,
+        cast(paid_amount as decimal(18, 2)) as paid_amount,
         currency,
-        source,
+        source,  -- noqa: RF04
         store_id,
-        items
+        cast(items as bigint) as items
     from unioned
 
 )

@@ -15,6 +15,8 @@
     removes sessions at or after the as-of date, for a run with an earlier date than the
     last; the devices it touched no longer match their fingerprint and are recomputed.
     Change `session_timeout_minutes` or the bot rules only with `--full-refresh`.
+    `session_id` is md5 of anonymous id, '|', first event's message id (same as dbt.hash of
+    their concatenation: neither is ever null). Counts are bigint.
 -#}
 {{
     config(
@@ -28,6 +30,8 @@
         ]
     )
 }}
+
+{%- set session_timeout = var('session_timeout_minutes') %}
 
 with
 
@@ -166,7 +170,7 @@ flagged as (
             when previous_occurred_at is null then 1
             when
                 occurred_at
-                > {{ dbt.dateadd('minute', var('session_timeout_minutes'), 'previous_occurred_at') }}
+                > {{ dbt.dateadd('minute', session_timeout, 'previous_occurred_at') }}
                 then 1
             else 0
         end as starts_session
@@ -225,16 +229,19 @@ sessions as (
 final as (
 
     select
-        {{ dbt.hash(dbt.concat(['anonymous_id', "'|'", 'first_message_id'])) }} as session_id,
+        {{ hash_key(['anonymous_id', 'first_message_id']) }} as session_id,
         person_id,
         anonymous_id,
         user_id,
         started_at,
         ended_at,
-        {{ dbt.datediff('started_at', 'ended_at', 'second') }} as duration_seconds,
-        page_views,
-        events,
-        products_viewed,
+        cast(
+            {{ dbt.datediff('started_at', 'ended_at', 'second') }}
+            as bigint
+        ) as duration_seconds,
+        cast(page_views as bigint) as page_views,
+        cast(events as bigint) as events,
+        cast(products_viewed as bigint) as products_viewed,
         added_to_cart,
         checkout_started,
         order_completed,
