@@ -21,7 +21,7 @@ sightings as (
 seen_pairs as (
 
     select
-        source,
+        record_source,
         case
             when left_type < right_type or (left_type = right_type and left_value < right_value)
                 then left_type
@@ -87,7 +87,7 @@ account_ids as (
 account_pairs as (
 
     select
-        'account_rule' as source,
+        'account_rule' as record_source,
         crm_ids.identifier_type as left_type,
         crm_ids.identifier_value as left_value,
         user_ids.identifier_type as right_type,
@@ -119,7 +119,7 @@ final as (
         left_value,
         right_type,
         right_value,
-        source,
+        record_source,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at,
         sum(times_seen) as times_seen
@@ -129,7 +129,7 @@ final as (
         left_value,
         right_type,
         right_value,
-        source
+        record_source
 
 )
 

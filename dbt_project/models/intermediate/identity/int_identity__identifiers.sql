@@ -45,7 +45,7 @@ ends as (
     select
         left_type as identifier_type,
         left_value as identifier_value,
-        source,
+        record_source,
         is_bot,
         first_seen_at,
         last_seen_at
@@ -55,7 +55,7 @@ ends as (
     select
         right_type as identifier_type,
         right_value as identifier_value,
-        source,
+        record_source,
         is_bot,
         first_seen_at,
         last_seen_at
@@ -71,12 +71,12 @@ by_source as (
     select
         identifier_type,
         identifier_value,
-        source,
+        record_source,
         {{ dbt.bool_or('is_bot') }} as is_bot,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at
     from ends
-    group by identifier_type, identifier_value, source
+    group by identifier_type, identifier_value, record_source
 
 ),
 
@@ -88,7 +88,7 @@ identifiers as (
         {{ dbt.bool_or('is_bot') }} as is_bot,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at,
-        {{ dbt.listagg('source', "','", 'order by source') }} as sources,
+        {{ dbt.listagg('record_source', "','", 'order by record_source') }} as sources,
         count(*) as source_count
     from by_source
     group by identifier_type, identifier_value

@@ -77,7 +77,7 @@ crm_sightings as (
     -- One row per record and partner kind (a cross join, so the staging view is read once);
     -- a record without a partner of that kind still shows its CRM id.
     select
-        'crm__customers' as source,
+        'crm__customers' as record_source,
         'crm_id' as left_type,
         crm_records.crm_id as left_value,
         case
@@ -163,17 +163,45 @@ checkout_partners as (
 
 ),
 
+email_records as (
+
+    -- Aggregated before the union: millions of email events name far fewer addresses.
+    select
+        {{ identity_clean('email', 'email') }} as email,
+        min(occurred_at) as seen_from,
+        max(occurred_at) as seen_to,
+        count(*) as events
+    from email_events
+    where {{ identity_clean('email', 'email') }} is not null
+    group by {{ identity_clean('email', 'email') }}
+
+),
+
+store_records as (
+
+    -- Likewise: one row per loyalty card shown at the tills.
+    select
+        {{ identity_clean('loyalty_id', 'loyalty_id') }} as loyalty_id,
+        min(transacted_at) as seen_from,
+        max(transacted_at) as seen_to,
+        count(*) as sales
+    from store_transactions
+    where {{ identity_clean('loyalty_id', 'loyalty_id') }} is not null
+    group by {{ identity_clean('loyalty_id', 'loyalty_id') }}
+
+),
+
 consent_records as (
 
     select
-        'consent__consents' as source,
+        'consent__consents' as record_source,
         {{ identity_clean('crm_id', 'customer_id') }} as crm_id,
         {{ identity_clean('email', 'email') }} as email,
         recorded_at as seen_at
     from consents
     union all
     select
-        'consent__erasure_requests' as source,
+        'consent__erasure_requests' as record_source,
         {{ identity_clean('crm_id', 'customer_id') }} as crm_id,
         {{ identity_clean('email', 'email') }} as email,
         requested_at as seen_at
@@ -184,7 +212,7 @@ consent_records as (
 sightings as (
 
     select
-        source,
+        record_source,
         left_type,
         left_value,
         case when right_value is not null then partner_type end as right_type,
@@ -196,7 +224,7 @@ sightings as (
     from crm_sightings
     union all
     select
-        'shop__orders' as source,
+        'shop__orders' as record_source,
         {{ identity_pair('crm_id', 'crm_id', 'email', 'email') }},
         false as is_bot,
         ordered_at as seen_from,
@@ -206,7 +234,7 @@ sightings as (
     where crm_id is not null or email is not null
     union all
     select
-        'web__events' as source,
+        'web__events' as record_source,
         {{ identity_pair('anonymous_id', 'anonymous_id', 'user_id', 'user_id') }},
         is_bot,
         seen_from,
@@ -216,7 +244,7 @@ sightings as (
     where anonymous_id is not null or user_id is not null
     union all
     select
-        'web__checkouts' as source,
+        'web__checkouts' as record_source,
         'anonymous_id' as left_type,
         anonymous_id as left_value,
         partner_type as right_type,
@@ -229,33 +257,31 @@ sightings as (
     where partner_value is not null
     union all
     select
-        'email__events' as source,
+        'email__events' as record_source,
         'email' as left_type,
-        {{ identity_clean('email', 'email') }} as left_value,
+        email as left_value,
         null as right_type,
         null as right_value,
         false as is_bot,
-        occurred_at as seen_from,
-        occurred_at as seen_to,
-        1 as times_seen
-    from email_events
-    where {{ identity_clean('email', 'email') }} is not null
+        seen_from,
+        seen_to,
+        events as times_seen
+    from email_records
     union all
     select
-        'store__transactions' as source,
+        'store__transactions' as record_source,
         'loyalty_id' as left_type,
-        {{ identity_clean('loyalty_id', 'loyalty_id') }} as left_value,
+        loyalty_id as left_value,
         null as right_type,
         null as right_value,
         false as is_bot,
-        transacted_at as seen_from,
-        transacted_at as seen_to,
-        1 as times_seen
-    from store_transactions
-    where {{ identity_clean('loyalty_id', 'loyalty_id') }} is not null
+        seen_from,
+        seen_to,
+        sales as times_seen
+    from store_records
     union all
     select
-        source,
+        record_source,
         {{ identity_pair('crm_id', 'crm_id', 'email', 'email') }},
         false as is_bot,
         seen_at as seen_from,
@@ -269,7 +295,7 @@ sightings as (
 final as (
 
     select
-        source,
+        record_source,
         left_type,
         left_value,
         right_type,
@@ -280,7 +306,7 @@ final as (
         sum(times_seen) as times_seen
     from sightings
     group by
-        source,
+        record_source,
         left_type,
         left_value,
         right_type,

@@ -35,18 +35,16 @@ resolved as (
 
 published as (
 
-    {% if published is not none -%}
+    -- The mapping the previous run published. On the first run there is none: the resolved
+    -- mapping stands in, with no rows, so there is nothing to compare.
     select
         identifier_type,
         identifier_value,
         person_id
+    {% if published is not none -%}
     from {{ published }}
     {%- else -%}
-    -- First run: nothing to compare with.
-    select
-        cast(null as {{ dbt.type_string() }}) as identifier_type,
-        cast(null as {{ dbt.type_string() }}) as identifier_value,
-        cast(null as {{ dbt.type_string() }}) as person_id
+    from resolved
     where 1 = 0
     {%- endif %}
 
@@ -87,7 +85,7 @@ current_fanin as (
 
 ),
 
-merges as (
+merged_persons as (
 
     select
         'merge' as change_kind,
@@ -104,7 +102,7 @@ merges as (
 
 ),
 
-splits as (
+split_persons as (
 
     select
         'split' as change_kind,
@@ -121,7 +119,7 @@ splits as (
 
 ),
 
-rekeys as (
+rekeyed_persons as (
 
     select
         'rekey' as change_kind,
@@ -143,11 +141,11 @@ rekeys as (
 
 changes as (
 
-    select * from merges
+    select * from merged_persons
     union all
-    select * from splits
+    select * from split_persons
     union all
-    select * from rekeys
+    select * from rekeyed_persons
 
 ),
 

@@ -51,13 +51,13 @@ identifier_systems as (
     select
         left_type as identifier_type,
         left_value as identifier_value,
-        {{ dbt.split_part('source', "'__'", 1) }} as source_system
+        {{ dbt.split_part('record_source', "'__'", 1) }} as source_system
     from sightings
     union
     select
         right_type as identifier_type,
         right_value as identifier_value,
-        {{ dbt.split_part('source', "'__'", 1) }} as source_system
+        {{ dbt.split_part('record_source', "'__'", 1) }} as source_system
     from sightings
     where right_value is not null
 
