@@ -1,4 +1,4 @@
-"""Customer segmentation: sources → raw → dbt marts → quality gate → K-Means segments.
+"""Customer segmentation: sources → raw → staging → marts → segments, a GX gate after each.
 
 Each task calls one function of `pipeline.stages`; nothing heavy is imported at parse time.
 The run's as-of date is the end of its data interval: facts strictly before it count.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import chain, dag, get_current_context, task
 
 from extract_load.sources import SOURCES
 
@@ -51,31 +51,50 @@ def customer_segmentation() -> None:
         return stages.load_source(get_current_context()["run_id"], table)
 
     @task
-    def dbt_build() -> int:
-        """Build staging and marts and run dbt's tests for the run's as-of date."""
+    def dbt_build(part: str) -> int:
+        """`dbt build` of one part (staging, or the marts after it) for the run's date."""
         from pipeline import stages
 
         context = get_current_context()
-        return stages.build_models(context["run_id"], stages.as_of_from_context(context))
+        return stages.build_models(context["run_id"], stages.as_of_from_context(context), part)
 
     # Data does not change between tries: a failed expectation fails at once, no retries.
     @task(retries=0)
-    def quality_gate_marts() -> int:
-        """Stop the run if marts.customer_rfm breaks a critical expectation."""
+    def quality_gate(layer: str) -> int:
+        """Stop the run if the layer breaks a critical expectation (GX; see expectations/)."""
         from pipeline import stages
 
-        return stages.gate_marts(get_current_context()["run_id"])
+        context = get_current_context()
+        return stages.quality_gate(context["run_id"], layer, stages.as_of_from_context(context))
 
     @task
     def train_segments() -> dict[str, int]:
-        """Cluster people on RFM and write segments.customer_segments."""
+        """Cluster people and write the candidate segment tables."""
         from pipeline import stages
 
         context = get_current_context()
         return stages.train_segments(context["run_id"], stages.as_of_from_context(context))
 
+    @task
+    def publish_outputs() -> list[str]:
+        """Swap the gated candidates into the `segments` schema in one transaction."""
+        from pipeline import stages
+
+        return stages.publish_outputs(get_current_context()["run_id"])
+
     loads = load_raw.expand(table=[source.table for source in SOURCES])
-    generate_sources() >> loads >> dbt_build() >> quality_gate_marts() >> train_segments()
+    chain(
+        generate_sources(),
+        loads,
+        quality_gate.override(task_id="quality_gate_raw")("raw"),
+        dbt_build.override(task_id="dbt_staging")("staging"),
+        quality_gate.override(task_id="quality_gate_staging")("staging"),
+        dbt_build.override(task_id="dbt_marts")("marts"),
+        quality_gate.override(task_id="quality_gate_marts")("marts"),
+        train_segments(),
+        quality_gate.override(task_id="quality_gate_outputs")("outputs"),
+        publish_outputs(),
+    )
 
 
 customer_segmentation()

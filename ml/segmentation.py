@@ -148,8 +148,12 @@ def train_and_assign(
     k_min: int,
     k_max: int,
     random_state: int,
+    schema: str = "segments",
 ) -> SegmentationResult:
-    """Fit the clustering, save it, and replace `segments.customer_segments` for the date."""
+    """Fit the clustering, save it, and replace `<schema>.customer_segments` for the date.
+
+    The pipeline writes to a candidate schema that the outputs gate validates before
+    publishing; `segments.model_runs` logs every training, published or not."""
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         features = read_features(con, as_of_date)
     k, silhouette = choose_k(features, k_min, k_max, random_state)
@@ -191,9 +195,10 @@ def train_and_assign(
         }
     )
     with duckdb.connect(str(warehouse_path)) as con:
+        con.execute(f"create schema if not exists {schema}")
         con.execute("create schema if not exists segments")
         con.execute("begin transaction")
-        con.execute("create or replace table segments.customer_segments as select * from segments")
+        con.execute(f"create or replace table {schema}.customer_segments as select * from segments")
         con.execute(
             """
             create table if not exists segments.model_runs (

@@ -78,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             log_file = run_dag(settings, args.date)
         except DagRunFailed as error:
             print(f"\nFAILED: {error}\n", file=sys.stderr)
-            print(render(settings.warehouse_path))
+            print(render(settings.warehouse_path, settings.data_docs_index))
             return 1
         print(f"\nDAG run log: {log_file}\n")
-    print(render(settings.warehouse_path))
+    print(render(settings.warehouse_path, settings.data_docs_index))
     return 0
 
 

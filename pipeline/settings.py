@@ -35,6 +35,9 @@ class Settings:
     segments_k_max: int
     random_state: int
     shop_dsn: str | None  # the shop's PostgreSQL database; unset: shop files in the landing zone
+    # A gated table's row count may move this share from the last passed run's (0.5: half
+    # to one and a half times); beyond it the gate fails (a doubled load, a lost join).
+    quality_volume_tolerance: float
 
     def as_env(self) -> dict[str, str]:
         """The variables that reproduce these settings in a child process (Airflow, dbt)."""
@@ -51,12 +54,22 @@ class Settings:
             "SEGMENTS_K_MIN": str(self.segments_k_min),
             "SEGMENTS_K_MAX": str(self.segments_k_max),
             "SEGMENTS_RANDOM_STATE": str(self.random_state),
+            "SEGMENTS_QUALITY_VOLUME_TOLERANCE": str(self.quality_volume_tolerance),
         }
 
     @property
     def truth_dir(self) -> Path:
         """Demo ground truth: read by tests and the benchmark, never by the pipeline."""
         return self.landing_dir / "_truth"
+
+    @property
+    def quality_dir(self) -> Path:
+        """The GX project: suites, results and the Data Docs site (uncommitted/data_docs)."""
+        return self.data_dir / "quality"
+
+    @property
+    def data_docs_index(self) -> Path:
+        return self.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
 def load() -> Settings:
@@ -75,4 +88,5 @@ def load() -> Settings:
         segments_k_max=int(os.environ.get("SEGMENTS_K_MAX", "8")),
         random_state=int(os.environ.get("SEGMENTS_RANDOM_STATE", "0")),
         shop_dsn=os.environ.get("SEGMENTS_SHOP_DSN") or None,
+        quality_volume_tolerance=float(os.environ.get("SEGMENTS_QUALITY_VOLUME_TOLERANCE", "0.5")),
     )

@@ -65,30 +65,58 @@ def load_source(run_id: str, table: str) -> dict[str, int]:
     }
 
 
-def build_models(run_id: str, as_of_date: date) -> int:
-    """`dbt build` (seeds, models, dbt tests) for the date; returns the number of dbt nodes."""
+# The two halves of `dbt build`, with the staging gate between them. The first runs only
+# tests whose every parent it builds (cautious); the second every test touching its models,
+# including those that also read a seed or a staging view.
+DBT_SELECTIONS = {
+    "staging": [
+        "--select",
+        "resource_type:seed",
+        "path:models/staging",
+        "--indirect-selection",
+        "cautious",
+    ],
+    "marts": ["--select", "path:models/intermediate", "path:models/marts"],
+}
+
+
+def build_models(run_id: str, as_of_date: date, part: str) -> int:
+    """`dbt build` (seeds and staging, or everything after staging: models and their dbt
+    tests) for the date; returns the number of dbt nodes."""
     from pipeline.dbt_runner import run_dbt
 
     settings = config.load()
-    with measure(settings.warehouse_path, run_id, "dbt_build") as stage:
-        nodes, stage.child_peak_rss_mb = run_dbt(settings, ["build"], as_of_date)
+    with measure(settings.warehouse_path, run_id, f"dbt_{part}") as stage:
+        nodes, stage.child_peak_rss_mb = run_dbt(
+            settings, ["build", *DBT_SELECTIONS[part]], as_of_date
+        )
         stage.rows = nodes
     return nodes
 
 
-def gate_marts(run_id: str) -> int:
-    """Great Expectations gate on the marts; raises QualityGateFailed on a critical failure."""
-    from expectations.gate import validate_table
+def quality_gate(run_id: str, layer: str, as_of_date: date) -> int:
+    """Great Expectations gate on one layer; raises QualityGateFailed on a critical failure,
+    so nothing downstream runs; warnings are recorded and logged."""
+    from expectations.gate import run_gate
 
     settings = config.load()
-    with measure(settings.warehouse_path, run_id, "quality_marts") as stage:
-        outcomes = validate_table(settings.warehouse_path, "marts.customer_rfm", run_id)
+    with measure(settings.warehouse_path, run_id, f"quality_{layer}") as stage:
+        outcomes = run_gate(
+            settings.warehouse_path,
+            layer,
+            run_id,
+            as_of_date,
+            settings.quality_dir,
+            settings.quality_volume_tolerance,
+        )
         stage.rows = len(outcomes)
     return len(outcomes)
 
 
 def train_segments(run_id: str, as_of_date: date) -> dict[str, int]:
-    """Cluster people on RFM features and write `segments.customer_segments`."""
+    """Cluster people and write the candidate `customer_segments` (published after the
+    outputs gate passes)."""
+    from expectations.outputs import CANDIDATE
     from ml.segmentation import train_and_assign
 
     settings = config.load()
@@ -100,9 +128,41 @@ def train_segments(run_id: str, as_of_date: date) -> dict[str, int]:
             settings.segments_k_min,
             settings.segments_k_max,
             settings.random_state,
+            schema=CANDIDATE,
         )
         stage.rows = sum(result.sizes.values())
     return result.sizes
+
+
+def publish_outputs(run_id: str) -> list[str]:
+    """Replace the `segments` tables with the candidates that passed the outputs gate, all in
+    one transaction, so readers see the previous run's tables or this run's, never a mix."""
+    import duckdb
+
+    from expectations.outputs import CANDIDATE
+
+    settings = config.load()
+    with (
+        measure(settings.warehouse_path, run_id, "publish") as stage,
+        duckdb.connect(str(settings.warehouse_path)) as con,
+    ):
+        tables = [
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [CANDIDATE],
+            ).fetchall()
+        ]
+        con.execute("begin transaction")
+        con.execute("create schema if not exists segments")
+        for table in tables:
+            con.execute(
+                f"create or replace table segments.{table} as select * from {CANDIDATE}.{table}"
+            )
+            con.execute(f"drop table {CANDIDATE}.{table}")
+        con.execute("commit")
+        stage.rows = len(tables)
+    return tables
 
 
 def as_of_from_context(context: dict) -> date:

@@ -19,7 +19,7 @@ def format_table(rows: list[tuple], headers: tuple[str, ...]) -> str:
     return "\n".join([line, "  ".join("-" * w for w in widths), *body])
 
 
-def render(warehouse_path: Path) -> str:
+def render(warehouse_path: Path, data_docs: Path | None = None) -> str:
     """A plain-text summary of the warehouse and its latest run."""
     if not warehouse_path.exists():
         return f"No warehouse at {warehouse_path}: run `make run` first."
@@ -78,10 +78,12 @@ def render(warehouse_path: Path) -> str:
         if latest and ("quality", "expectation_results") in tables:
             quality = con.execute(
                 """
-                select suite, count(*) filter (success) as passed,
+                select layer, suite, count(*) filter (success) as passed,
                        count(*) filter (not success and severity = 'critical') as failed,
                        count(*) filter (not success and severity != 'critical') as warnings
-                from quality.expectation_results where run_id = ? group by suite order by suite
+                from quality.expectation_results where run_id = ?
+                group by layer, suite
+                order by list_position(['raw', 'staging', 'marts', 'outputs'], layer), suite
                 """,
                 latest,
             ).fetchall()
@@ -96,7 +98,7 @@ def render(warehouse_path: Path) -> str:
             out += [
                 "",
                 f"Quality (run {latest[0]})",
-                format_table(quality, ("suite", "passed", "failed", "warnings")),
+                format_table(quality, ("layer", "table", "passed", "failed", "warnings")),
             ]
             if failures:
                 out += [
@@ -105,6 +107,8 @@ def render(warehouse_path: Path) -> str:
                         failures, ("suite", "expectation", "column", "severity", "observed")
                     ),
                 ]
+        if data_docs is not None and data_docs.exists():
+            out += [f"GX Data Docs: file://{data_docs}"]
         if latest:
             stages = con.execute(
                 """

@@ -51,7 +51,18 @@ def test_no_cycles(dagbag):
 
 def test_pipeline_order(dagbag):
     dag = dagbag.dags["customer_segmentation"]
-    chain = ["generate_sources", "load_raw", "dbt_build", "quality_gate_marts", "train_segments"]
+    chain = [
+        "generate_sources",
+        "load_raw",
+        "quality_gate_raw",
+        "dbt_staging",
+        "quality_gate_staging",
+        "dbt_marts",
+        "quality_gate_marts",
+        "train_segments",
+        "quality_gate_outputs",
+        "publish_outputs",
+    ]
     for upstream, downstream in itertools.pairwise(chain):
         assert upstream in dag.get_task(downstream).upstream_task_ids
 

@@ -107,9 +107,10 @@ def test_marts_on_postgres_equal_marts_on_duckdb(tmp_path, warehouse_dsn):
 def _comparable(values: pd.Series):
     """Values as text both engines spell alike: numbers rounded to cents' precision, times as
     naive UTC, nulls as one marker."""
-    if pd.api.types.is_datetime64_any_dtype(values) or values.map(
-        lambda v: hasattr(v, "isoformat")
-    ).any():
+    if (
+        pd.api.types.is_datetime64_any_dtype(values)
+        or values.map(lambda v: hasattr(v, "isoformat")).any()
+    ):
         stamps = pd.to_datetime(values, utc=True)
         return stamps.dt.tz_localize(None).astype(str).fillna("null").to_numpy()
     converted = pd.to_numeric(values, errors="coerce")

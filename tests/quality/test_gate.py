@@ -1,102 +1,205 @@
-"""The GX gate: a clean mart passes; each defect fails it, named precisely, and is recorded."""
+"""The GX gates on a real warehouse: a clean one passes every layer; each injected defect
+fails the right gate with a message naming the table, the column and the expectation."""
 
 from __future__ import annotations
+
+import shutil
+from datetime import timedelta
 
 import duckdb
 import pytest
 
-from expectations.gate import QualityGateFailed, validate_table
+from expectations.gate import LAYERS, QualityGateFailed, run_gate
+from expectations.outputs import CANDIDATE
+from extract_load.sources import SOURCES
+from pipeline import stages
+from tests.conftest import AS_OF
 
-TABLE = "marts.customer_rfm"
+SEGMENTS = f"{CANDIDATE}.customer_segments"
+
+
+@pytest.fixture(scope="module")
+def built(module_settings):
+    """A small demo company loaded, built by dbt and segmented (candidate tables written)."""
+    stages.generate_sources("build", AS_OF)
+    for source in SOURCES:
+        stages.load_source("build", source.table)
+    stages.build_models("build", AS_OF, "staging")
+    stages.build_models("build", AS_OF, "marts")
+    stages.train_segments("build", AS_OF)
+    return module_settings
 
 
 @pytest.fixture
-def warehouse(tmp_path):
+def warehouse(built, tmp_path):
+    """A private copy of the built warehouse to break."""
     path = tmp_path / "wh.duckdb"
-    with duckdb.connect(str(path)) as con:
-        con.execute("create schema marts")
-        con.execute(
-            """
-            create table marts.customer_rfm as
-            select
-                'P' || lpad(i::varchar, 5, '0') as person_id,
-                date '2026-11-25' as as_of_date,
-                (i % 300)::bigint as recency_days,
-                (1 + i % 7)::bigint as frequency,
-                (10.5 * (1 + i % 9))::decimal(38, 2) as monetary,
-                1 + i % 5 as r_score, 1 + (i // 5) % 5 as f_score, 1 + (i // 25) % 5 as m_score,
-                'Champions' as rfm_segment
-            from range(200) as t(i)
-            """
-        )
+    shutil.copy(built.warehouse_path, path)
     return path
+
+
+def _gate(path, layer, run_id="run-1", as_of=AS_OF):
+    return run_gate(path, layer, run_id, as_of, path.parent / "quality")
+
+
+def _execute(path, *statements):
+    with duckdb.connect(str(path)) as con:
+        for statement in statements:
+            con.execute(statement)
 
 
 def _results(path, run_id):
     with duckdb.connect(str(path), read_only=True) as con:
         return con.execute(
-            "select expectation, column_name, success from quality.expectation_results "
-            "where run_id = ?",
+            "select layer, suite, expectation, column_name, success, observed_value "
+            "from quality.expectation_results where run_id = ?",
             [run_id],
         ).fetchall()
 
 
-def test_clean_mart_passes_and_every_result_is_recorded(warehouse):
-    outcomes = validate_table(warehouse, TABLE, "run-clean")
-    assert outcomes and all(o.success for o in outcomes)
-    assert len(_results(warehouse, "run-clean")) == len(outcomes)
-    # Re-validating the same run replaces its rows rather than doubling them.
-    validate_table(warehouse, TABLE, "run-clean")
-    assert len(_results(warehouse, "run-clean")) == len(outcomes)
+def test_a_clean_warehouse_passes_every_gate_and_every_result_is_recorded(warehouse):
+    counts = {layer: len(_gate(warehouse, layer)) for layer in LAYERS}
+    assert all(n >= 5 for n in counts.values()), counts
+    rows = _results(warehouse, "run-1")
+    assert len(rows) == sum(counts.values())
+    assert {row[0] for row in rows} == set(LAYERS)
+    assert (warehouse.parent / "quality" / "gx" / "uncommitted" / "data_docs").exists()
+    # Re-validating a layer in the same run replaces its rows rather than doubling them.
+    _gate(warehouse, "marts")
+    assert len(_results(warehouse, "run-1")) == len(rows)
 
 
-@pytest.mark.parametrize(
-    ("defect", "column", "expectation"),
-    [
-        (
-            "update marts.customer_rfm set person_id = null where recency_days = 3",
-            "person_id",
-            "expect_column_values_to_not_be_null",
-        ),
-        (
-            "insert into marts.customer_rfm select * from marts.customer_rfm limit 5",
-            "person_id",
-            "expect_column_values_to_be_unique",
-        ),
-        (
-            "update marts.customer_rfm set r_score = 9 where recency_days = 3",
-            "r_score",
-            "expect_column_values_to_be_between",
-        ),
-        (
-            "update marts.customer_rfm set monetary = -1 where recency_days = 3",
-            "monetary",
-            "expect_column_values_to_be_between",
-        ),
-        ("delete from marts.customer_rfm", None, "expect_table_row_count_to_be_between"),
-    ],
-    ids=["null-key", "doubled-rows", "score-out-of-range", "negative-money", "empty"],
-)
-def test_defect_fails_the_gate_naming_table_column_and_check(
-    warehouse, defect, column, expectation
+DEFECTS = [
+    pytest.param(
+        "raw",
+        [
+            "update raw.shop__orders set order_id = null "
+            "where _source_row = (select min(_source_row) from raw.shop__orders)"
+        ],
+        "raw.shop__orders",
+        "order_id",
+        "expect_column_values_to_not_be_null",
+        id="null key",
+    ),
+    pytest.param(
+        "raw",
+        ["insert into raw.web__events select * from raw.web__events"],
+        "raw.web__events",
+        None,
+        "expect_table_row_count_to_equal_other_table",
+        id="doubled load",
+    ),
+    pytest.param(
+        "raw",
+        ["drop table raw.shop__orders"],
+        "raw.shop__orders",
+        None,
+        "expect_table_to_exist",
+        id="missing source",
+    ),
+    pytest.param(
+        "raw",
+        [
+            "update raw.web__events set timestamp = '2031-01-01T00:00:00Z' "
+            "where _source_row = (select min(_source_row) from raw.web__events)"
+        ],
+        "raw.web__events",
+        "timestamp",
+        "expect_column_max_to_be_between",
+        id="future timestamp",
+    ),
+    pytest.param(
+        "staging",
+        [
+            "alter view staging.stg_shop__orders rename to stg_shop__orders_ok",
+            "create view staging.stg_shop__orders as select * from staging.stg_shop__orders_ok "
+            "union all select * from staging.stg_shop__orders_ok where order_status = 'refunded'",
+        ],
+        "staging.stg_shop__orders",
+        "order_id",
+        "expect_column_values_to_be_unique",
+        id="broken de-duplication",
+    ),
+    pytest.param(
+        "marts",
+        ["update marts.customer_rfm set r_score = 7 where frequency > 0"],
+        "marts.customer_rfm",
+        "r_score",
+        "expect_column_values_to_be_between",
+        id="out-of-range score",
+    ),
+    pytest.param(
+        "marts",
+        ["update marts.customer_features set email_open_rate = 1.5 where emails_delivered > 0"],
+        "marts.customer_features",
+        "email_open_rate",
+        "expect_column_values_to_be_between",
+        id="share above one",
+    ),
+    pytest.param(
+        "marts",
+        ["update marts.fct_orders set person_id = 'P-nobody' where person_id is not null"],
+        "marts.fct_orders",
+        "person_id",
+        "expect_column_values_to_be_in_set",
+        id="broken relationship",
+    ),
+    pytest.param(
+        "outputs",
+        [f"delete from {SEGMENTS}"],
+        SEGMENTS,
+        "person_id",
+        "expect_column_values_to_be_in_set:every_person_segmented",
+        id="empty segments",
+    ),
+    pytest.param(
+        "outputs",
+        [
+            f"update {SEGMENTS} set segment_id = 99 "
+            f"where person_id = (select min(person_id) from {SEGMENTS})"
+        ],
+        SEGMENTS,
+        "segment_id",
+        "expect_column_proportion_of_unique_values:min_segment_share",
+        id="segment below minimum size",
+    ),
+    pytest.param(
+        "outputs",
+        [f"update {SEGMENTS} set model_version = null"],
+        SEGMENTS,
+        "model_version",
+        "expect_column_values_to_not_be_null",
+        id="model version missing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("layer", "defect", "table", "column", "expectation"), DEFECTS)
+def test_each_defect_fails_its_gate_naming_table_column_and_expectation(
+    warehouse, layer, defect, table, column, expectation
 ):
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(defect)
+    _execute(warehouse, *defect)
     with pytest.raises(QualityGateFailed) as failure:
-        validate_table(warehouse, TABLE, "run-bad")
-    message = str(failure.value)
-    assert TABLE in message and expectation in message
-    if column:
-        assert f"column {column}" in message
-    failed = [(e, c) for e, c, ok in _results(warehouse, "run-bad") if not ok]
-    assert (expectation, column) in failed
+        _gate(warehouse, layer)
+    on = f"column {column}" if column else "the table"
+    assert f"{table}: {expectation} on {on} failed" in str(failure.value)
+    failed = [row for row in _results(warehouse, "run-1") if not row[4]]
+    assert (layer, table, expectation, column) in [row[:4] for row in failed]
 
 
-def test_warning_is_recorded_but_does_not_stop(warehouse):
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("update marts.customer_rfm set frequency = 0")  # nobody bought: suspicious
-    outcomes = validate_table(warehouse, TABLE, "run-warn")
-    warned = [o for o in outcomes if not o.success]
-    assert [(o.expectation, o.severity) for o in warned] == [
-        ("expect_column_mean_to_be_between", "warning")
-    ]
+def test_volume_drop_against_the_last_passed_run_fails(warehouse):
+    _gate(warehouse, "marts", run_id="run-1")
+    _execute(warehouse, "delete from marts.fct_orders where hash(order_id) % 10 < 7")  # 70% gone
+    with pytest.raises(QualityGateFailed) as failure:
+        _gate(warehouse, "marts", run_id="run-2")
+    assert "marts.fct_orders: expect_table_row_count_to_be_between on the table" in str(
+        failure.value
+    )
+
+
+def test_warnings_are_recorded_and_the_run_goes_on(warehouse):
+    # Ten days later nothing new arrived: stale sources warn, but the gate passes.
+    later = AS_OF + timedelta(days=10)
+    _gate(warehouse, "raw", run_id="run-late", as_of=later)
+    stale = [row for row in _results(warehouse, "run-late") if not row[4]]
+    assert stale and all(row[2].endswith("days_old") for row in stale)

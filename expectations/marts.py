@@ -1,0 +1,172 @@
+"""Marts layer suite: the per-person tables BI and the models read, as native GX expectations
+on pandas frames (one row per person fits in memory), plus relationships and graph health
+pushed down to SQL."""
+
+from __future__ import annotations
+
+from expectations.checks import CRITICAL, WARNING, SqlCheck, TableSuite, orphans
+
+PEOPLE = "marts.dim_customers"
+
+
+def _rfm() -> list:
+    import great_expectations.expectations as gxe
+
+    critical, warning = {"severity": CRITICAL}, {"severity": WARNING}
+    return [
+        gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=critical),
+        gxe.ExpectColumnValuesToNotBeNull(column="person_id", meta=critical),
+        gxe.ExpectColumnValuesToBeUnique(column="person_id", meta=critical),
+        gxe.ExpectColumnValuesToNotBeNull(column="as_of_date", meta=critical),
+        *(
+            gxe.ExpectColumnValuesToBeBetween(column=c, min_value=1, max_value=5, meta=critical)
+            for c in ("r_score", "f_score", "m_score")
+        ),
+        gxe.ExpectColumnValuesToBeBetween(column="recency_days", min_value=0, meta=critical),
+        gxe.ExpectColumnValuesToBeBetween(column="frequency", min_value=0, meta=critical),
+        gxe.ExpectColumnValuesToBeBetween(column="monetary", min_value=0, meta=critical),
+        gxe.ExpectColumnValuesToNotBeNull(column="rfm_segment", meta=critical),
+        # Most people of a working shop bought something; far fewer signals a broken join.
+        gxe.ExpectColumnMeanToBeBetween(column="frequency", min_value=0.3, meta=warning),
+    ]
+
+
+RATES = (
+    "refund_rate",
+    "cancel_rate",
+    "discounted_order_share",
+    "store_order_share",
+    "app_order_share",
+    "cart_abandonment_rate",
+    "email_open_rate",
+    "email_click_rate",
+    "email_open_rate_90d",
+    "email_click_rate_90d",
+)
+
+
+def _features() -> list:
+    import great_expectations.expectations as gxe
+
+    critical = {"severity": CRITICAL}
+    return [
+        gxe.ExpectColumnValuesToBeUnique(column="person_id", meta=critical),
+        gxe.ExpectColumnValuesToNotBeNull(column="person_id", meta=critical),
+        *(
+            gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1, meta=critical)
+            for c in RATES
+        ),
+        gxe.ExpectColumnValuesToBeBetween(column="recency_days", min_value=0, meta=critical),
+        gxe.ExpectColumnValuesToBeBetween(column="days_since_last_session", min_value=0),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="lifecycle_stage",
+            value_set=["prospect", "new", "active", "dormant", "lapsed"],
+            meta=critical,
+        ),
+    ]
+
+
+def _people() -> list:
+    import great_expectations.expectations as gxe
+
+    critical = {"severity": CRITICAL}
+    return [
+        gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=critical),
+        gxe.ExpectColumnValuesToBeUnique(column="person_id", meta=critical),
+        gxe.ExpectColumnValuesToNotBeNull(column="person_id", meta=critical),
+    ]
+
+
+def suites() -> list[TableSuite]:
+    same_people = SqlCheck(
+        "person_id",
+        "expect_table_row_count_to_equal_other_table",
+        f"count(*) - (select count(*) from {PEOPLE})",
+    )
+    return [
+        TableSuite(
+            table=PEOPLE,
+            frame_columns=("person_id",),
+            expectations=_people,
+            volume=True,
+        ),
+        TableSuite(
+            table="marts.customer_rfm",
+            frame_columns=(
+                "person_id",
+                "as_of_date",
+                "r_score",
+                "f_score",
+                "m_score",
+                "recency_days",
+                "frequency",
+                "monetary",
+                "rfm_segment",
+            ),
+            expectations=_rfm,
+            checks=(same_people,),
+            volume=True,
+        ),
+        TableSuite(
+            table="marts.customer_features",
+            frame_columns=(
+                "person_id",
+                "recency_days",
+                "days_since_last_session",
+                "lifecycle_stage",
+                *RATES,
+            ),
+            expectations=_features,
+            checks=(same_people,),
+            volume=True,
+        ),
+        TableSuite(
+            table="marts.fct_orders",
+            checks=(
+                orphans("person_id", PEOPLE, "person_id", "marts.fct_orders"),
+                SqlCheck(
+                    "order_id",
+                    "expect_column_values_to_be_unique",
+                    "count(*) - count(distinct order_id)",
+                ),
+            ),
+            volume=True,
+        ),
+        TableSuite(
+            table="marts.fct_sessions",
+            checks=(orphans("person_id", PEOPLE, "person_id", "marts.fct_sessions"),),
+        ),
+        TableSuite(
+            table="marts.person_identifiers",
+            checks=(orphans("person_id", PEOPLE, "person_id", "marts.person_identifiers"),),
+        ),
+        TableSuite(
+            table="marts.identity_graph_health",
+            scope="(select * from marts.identity_graph_health order by built_at desc limit 1)",
+            checks=(
+                # A component this large is strangers chained together, not one person.
+                SqlCheck(
+                    None,
+                    "expect_column_max_to_be_between:largest_component",
+                    "max(largest_component)",
+                    low=None,
+                    high=200,
+                ),
+                SqlCheck(
+                    None,
+                    "expect_column_values_to_be_between:passes_used",
+                    "max(max_passes - passes_used)",
+                    low=1,
+                    high=None,
+                ),
+                SqlCheck(
+                    None,
+                    "expect_column_values_to_be_between:merge_rate",
+                    "max(merge_rate)",
+                    low=None,
+                    high=0.99,
+                    severity=WARNING,
+                ),
+            ),
+        ),
+    ]
