@@ -51,8 +51,8 @@ DBT_GROUPS = (  # (stage name, path prefix of the node's file in the dbt project
 
 
 def dbt_groups(target_dir: Path) -> list[dict]:
-    """Where dbt's time went, by model group: the sum of each group's node times (models and
-    seeds; tests in their own group). dbt runs two threads, so groups overlap in wall time."""
+    """Where the marts build's time went, by model group: the sum of each group's node times
+    (tests in their own group). dbt runs two threads, so groups overlap in wall time."""
     results = json.loads((target_dir / "run_results.json").read_text())["results"]
     nodes = json.loads((target_dir / "manifest.json").read_text())["nodes"]
     seconds: dict[str, float] = {}
@@ -114,7 +114,7 @@ def run(scale: int, as_of: str) -> dict:
         ).fetchall()
     for name, seconds, n, peak in rows:
         stages.append({"name": name, "seconds": seconds, "rows": n, "peak_rss_mb": peak})
-        if name == "dbt_build":
+        if name == "dbt_marts":  # its run_results.json is the last dbt wrote
             stages += dbt_groups(settings.data_dir / "dbt" / "target")
     identity = asdict(identity_scores(settings.warehouse_path, settings.truth_dir))
     return {

@@ -138,7 +138,18 @@ def suites() -> list[TableSuite]:
         ),
         TableSuite(
             table="marts.person_identifiers",
-            checks=(orphans("person_id", PEOPLE, "person_id", "marts.person_identifiers"),),
+            checks=(
+                orphans("person_id", PEOPLE, "person_id", "marts.person_identifiers"),
+                # Distinct-count ratio: identifiers per person. A runaway merge raises it, a
+                # lost edge source lowers it towards 1.
+                SqlCheck(
+                    "person_id",
+                    "expect_column_unique_value_count_to_be_between:identifiers_per_person",
+                    "count(*) / count(distinct person_id)",
+                    low=1.2,
+                    high=20,
+                ),
+            ),
         ),
         TableSuite(
             table="marts.identity_graph_health",
