@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,12 +30,15 @@ import pytest
 from demo_data.generate import generate
 from demo_data.score import IdentityScores, identity_scores
 from extract_load.load import load_all
-from pipeline.settings import DBT_PROJECT_DIR
 from tests.conftest import AS_OF
+from tests.dbt_cli import run_dbt
 
 CUSTOMERS = 1500
 SEED = 11
-IDENTITY_MODELS = "path:models/intermediate/identity path:models/marts/identity"
+# The identity models, and the staging models materialised as tables that feed them.
+IDENTITY_MODELS = (
+    "stg_web__events stg_email__events path:models/intermediate/identity path:models/marts/identity"
+)
 # New data arrives the day before the as-of date: after every person's first sighting.
 ARRIVAL = datetime(AS_OF.year, AS_OF.month, AS_OF.day) - timedelta(days=1)
 USER_AGENT = (
@@ -68,31 +69,16 @@ class Demo:
             return con.execute(sql, params or []).df()
 
     def dbt(self, *args: str, dbt_vars: dict | None = None) -> subprocess.CompletedProcess:
-        dbt = Path(sys.executable).with_name("dbt")
-        return subprocess.run(
-            [
-                str(dbt),
-                *args,
-                "--target",
-                "duckdb",
-                # Only the tests whose every parent is selected (no marts beyond identity).
-                "--indirect-selection",
-                "cautious",
-                "--vars",
-                json.dumps({"as_of_date": AS_OF.isoformat(), **(dbt_vars or {})}),
-            ],
-            cwd=DBT_PROJECT_DIR,
-            env={
-                **os.environ,
-                "SEGMENTS_WAREHOUSE": str(self.warehouse),
-                "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-                "DBT_TARGET_PATH": str(self.root / "dbt" / "target"),
-                "DBT_LOG_PATH": str(self.root / "dbt" / "logs"),
-                "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-                "DBT_USE_COLORS": "False",
-            },
-            capture_output=True,
-            text=True,
+        return run_dbt(
+            self.root,
+            *args,
+            "--target",
+            "duckdb",
+            # Only the tests whose every parent is selected (no marts beyond identity).
+            "--indirect-selection",
+            "cautious",
+            env={"SEGMENTS_WAREHOUSE": str(self.warehouse)},
+            dbt_vars=dbt_vars,
             check=False,
         )
 

@@ -17,9 +17,6 @@ About 45 s, most of it dbt starting and parsing (the `as_of_date` var changes ev
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -29,8 +26,8 @@ import pytest
 
 from demo_data.generate import generate
 from extract_load.load import load_all
-from pipeline.settings import DBT_PROJECT_DIR
 from tests.conftest import AS_OF
+from tests.dbt_cli import run_dbt
 
 CUSTOMERS = 1500
 SEED = 7
@@ -89,33 +86,16 @@ def _plant(con: duckdb.DuckDBPyConnection, devices: dict[str, list[datetime]], t
 
 
 def _dbt(root: Path, warehouse: Path, as_of: date, *args: str) -> None:
-    dbt = Path(sys.executable).with_name("dbt")
-    result = subprocess.run(
-        [
-            str(dbt),
-            *args,
-            "--target",
-            "duckdb",
-            "--threads",
-            "8",
-            "--vars",
-            json.dumps({"as_of_date": as_of.isoformat()}),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={
-            **os.environ,
-            "SEGMENTS_WAREHOUSE": str(warehouse),
-            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-            "DBT_TARGET_PATH": str(root / "dbt" / "target"),
-            "DBT_LOG_PATH": str(root / "dbt" / "logs"),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-            "DBT_USE_COLORS": "False",
-        },
-        capture_output=True,
-        text=True,
-        check=False,
+    run_dbt(
+        root,
+        *args,
+        "--target",
+        "duckdb",
+        "--threads",
+        "8",
+        env={"SEGMENTS_WAREHOUSE": str(warehouse)},
+        dbt_vars={"as_of_date": as_of.isoformat()},
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 def _snapshot(warehouse: Path, **tables: str) -> None:

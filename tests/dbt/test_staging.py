@@ -8,11 +8,7 @@ seed it needs) once for the module; each test then reads the warehouse.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -20,8 +16,8 @@ import pytest
 
 from demo_data.generate import generate
 from extract_load.load import load_all
-from pipeline.settings import DBT_PROJECT_DIR
 from tests.conftest import AS_OF
+from tests.dbt_cli import run_dbt
 
 CUSTOMERS = 1500
 SEED = 5
@@ -34,33 +30,15 @@ def built(tmp_path_factory):
     landing, warehouse = root / "landing", root / "warehouse.duckdb"
     generate(landing, CUSTOMERS, seed=SEED, end_date=AS_OF, progress=False)
     load_all(warehouse, landing)
-    dbt = Path(sys.executable).with_name("dbt")
-    result = subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--target",
-            "duckdb",
-            "--select",
-            "country_calling_codes staging",
-            "--vars",
-            json.dumps({"as_of_date": AS_OF.isoformat()}),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={
-            **os.environ,
-            "SEGMENTS_WAREHOUSE": str(warehouse),
-            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-            "DBT_TARGET_PATH": str(root / "dbt" / "target"),
-            "DBT_LOG_PATH": str(root / "dbt" / "logs"),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-            "DBT_USE_COLORS": "False",
-        },
-        capture_output=True,
-        text=True,
-        check=False,
+    run_dbt(
+        root,
+        "build",
+        "--target",
+        "duckdb",
+        "--select",
+        "country_calling_codes staging",
+        env={"SEGMENTS_WAREHOUSE": str(warehouse)},
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     dirt = json.loads((landing / "_truth" / "dirt.json").read_text())
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute(

@@ -4,8 +4,6 @@ DuckDB's row for row."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -17,8 +15,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from demo_data.generate import generate
 from extract_load.load import load_all
 from extract_load.raw_to_postgres import copy_raw_layer
-from pipeline.settings import DBT_PROJECT_DIR
 from tests.conftest import AS_OF
+from tests.dbt_cli import run_dbt
 
 DEFAULT_DSN = "postgresql://segments:segments-local@127.0.0.1:5432/shop"
 DATABASE = "segments_dbt_test"
@@ -48,23 +46,7 @@ def warehouse_dsn():
 
 
 def _dbt_build(tmp: Path, target: str, env: dict[str, str]) -> None:
-    dbt = Path(sys.executable).with_name("dbt")
-    result = subprocess.run(
-        [str(dbt), "build", "--target", target, "--vars", f"{{as_of_date: {AS_OF}}}"],
-        cwd=DBT_PROJECT_DIR,
-        env={
-            **os.environ,
-            **env,
-            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-            "DBT_TARGET_PATH": str(tmp / f"target-{target}"),
-            "DBT_LOG_PATH": str(tmp / f"logs-{target}"),
-            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-4000:]
+    run_dbt(tmp / target, "build", "--target", target, env=env)
 
 
 def test_marts_on_postgres_equal_marts_on_duckdb(tmp_path, warehouse_dsn):
