@@ -134,11 +134,11 @@ def make_people(
     # before the history starts.
     is_new = persona == personas.index("new_customer")
     is_lapsing = persona == personas.index("lapsing")
-    stop_age = np.where(is_lapsing, rng.uniform(180, 540, n), 0.0)
+    stop_age = np.where(is_lapsing, rng.uniform(365, 540, n), 0.0)
     signup_age = np.where(
         is_new,
         rng.uniform(1, 60, n),
-        stop_age + rng.uniform(61, history + 3 * 365, n),
+        stop_age + rng.uniform(history, history + 3 * 365, n),
     )
     signup_s = timeline.end_s - (signup_age * DAY_S).astype(np.int64)
     active_from = np.clip((signup_s - timeline.start_s + DAY_S - 1) // DAY_S, 0, history - 1)
@@ -196,7 +196,7 @@ def make_people(
         signup_s=signup_s,
         active_from=active_from,
         active_to=active_to,
-        intensity=rng.lognormal(-0.125, 0.5, n),
+        intensity=rng.lognormal(-0.01, 0.15, n),
         favourites=favourites,
         home_store=home_store,
         has_card=has_card,

@@ -45,25 +45,25 @@ class Persona:
 # Two tables, one row per persona, joined on the name. Headers abbreviate the field names.
 _BUYING = """
 name               share orders store items tilt disc depth refund card shown flag
-loyal_high_value   0.08  3.0    1.0   2.2   0.45 0.15 0.10  0.03   0.6  0.80  -
-regular            0.20  1.0    0.6   1.8   1.00 0.20 0.10  0.04   0.4  0.60  -
-bargain_hunter     0.15  1.4    0.5   1.4   2.50 0.75 0.25  0.08   0.3  0.50  -
-occasional_browser 0.17  0.12   0.15  1.3   1.20 0.20 0.10  0.05   0.1  0.40  -
-new_customer       0.08  2.0    0.4   1.6   1.00 0.40 0.15  0.04   0.3  0.60  new
-lapsing            0.12  1.0    0.4   1.6   1.00 0.20 0.10  0.06   0.3  0.50  lapsed
-seasonal           0.10  0.7    0.3   2.0   0.90 0.30 0.15  0.05   0.2  0.50  seasonal
-store_only         0.10  0.06   5.0   2.5   1.00 0.10 0.10  0.02   1.0  0.90  -
+loyal_high_value   0.10  10.0   2.0   3.5   0.15 0.05 0.10  0.02   0.7  0.85  -
+regular            0.18  4.0    1.0   1.8   1.00 0.08 0.10  0.03   0.4  0.60  -
+bargain_hunter     0.15  4.0    0.5   1.4   3.00 0.90 0.30  0.08   0.3  0.50  -
+occasional_browser 0.17  0.04   0.03  1.3   1.20 0.10 0.10  0.05   0.1  0.40  -
+new_customer       0.08  3.0    0.4   1.6   1.00 0.20 0.15  0.04   0.3  0.60  new
+lapsing            0.12  4.0    0.5   1.6   1.00 0.10 0.10  0.06   0.3  0.50  lapsed
+seasonal           0.10  3.0    0.3   2.0   0.90 0.15 0.15  0.05   0.2  0.50  seasonal
+store_only         0.10  0.03   5.0   2.5   1.00 0.05 0.10  0.02   1.0  0.90  -
 """
 _ENGAGEMENT = """
 name               app  sess views cart login dev email ad   open click unsub
-loyal_high_value   0.55 1.3  3.0   0.25 0.85  2.2 0.80  0.60 0.45 0.25  0.002
-regular            0.35 0.65 2.5   0.15 0.60  1.6 0.70  0.50 0.25 0.18  0.004
-bargain_hunter     0.40 1.1  4.0   0.12 0.60  1.6 0.85  0.50 0.35 0.30  0.003
-occasional_browser 0.20 2.4  4.5   0.05 0.20  1.8 0.50  0.40 0.12 0.12  0.008
-new_customer       0.40 4.8  3.0   0.15 0.70  1.5 0.75  0.55 0.40 0.20  0.005
-lapsing            0.30 0.65 2.5   0.12 0.50  1.5 0.60  0.45 0.10 0.10  0.010
-seasonal           0.30 0.5  3.0   0.20 0.50  1.4 0.60  0.45 0.20 0.15  0.004
-store_only         0.10 0.12 2.0   0.10 0.30  1.1 0.40  0.30 0.15 0.10  0.004
+loyal_high_value   0.55 1.0  3.0   0.25 0.85  2.2 0.80  0.60 0.50 0.25  0.002
+regular            0.35 1.0  2.5   0.15 0.60  1.6 0.70  0.50 0.30 0.18  0.004
+bargain_hunter     0.40 1.0  3.0   0.12 0.60  1.6 0.85  0.50 0.40 0.30  0.003
+occasional_browser 0.20 3.0  3.0   0.05 0.50  1.8 0.50  0.40 0.10 0.12  0.008
+new_customer       0.40 3.0  3.0   0.15 0.70  1.5 0.75  0.55 0.45 0.20  0.005
+lapsing            0.30 1.0  2.5   0.12 0.50  1.5 0.60  0.45 0.10 0.10  0.010
+seasonal           0.30 0.6  3.0   0.20 0.50  1.4 0.60  0.45 0.20 0.15  0.004
+store_only         0.10 0.10 2.0   0.10 0.30  1.1 0.40  0.30 0.15 0.10  0.004
 """
 _FIELDS = {
     "orders": "online_orders",

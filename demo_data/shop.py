@@ -24,7 +24,7 @@ ORDERS = SOURCES_BY_TABLE["shop__orders"]
 ITEMS = SOURCES_BY_TABLE["shop__order_items"]
 STATUSES = ("completed", "cancelled", "refunded")
 CANCEL_RATE = 0.04
-FIRST_ORDER_AT_SIGNUP = 0.6  # new customers who signed up while ordering
+FIRST_ORDER_AT_SIGNUP = 1.0  # new customers who signed up while ordering
 FAVOURITE_SHARE = 0.7  # items from the person's two favourite categories
 Z_SHARE = 0.3  # ordered_at written in UTC with Z; the rest in local time with an offset
 

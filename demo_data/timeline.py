@@ -51,7 +51,7 @@ class Timeline:
         weights = np.empty((len(personas.PERSONAS), len(days)))
         for number, persona in enumerate(personas.PERSONAS):
             if persona.seasonal:
-                row = 0.3 + 9.0 * holidays + 3.0 * black_week
+                row = 0.05 + 9.0 * holidays + 3.0 * black_week
             else:
                 row = 1.0 + 0.35 * holidays + 1.2 * black_week + 0.15 * (weekday >= 5)
             weights[number] = row / row[:history_days].mean()

@@ -2,7 +2,9 @@
 
 The pipeline never reads these files; tests and the benchmark score it against them.
 - persons.parquet: the hidden person (their primary CRM id), persona, and the 30 days after the
-  end date: the true purchase probability and what happened (drawn from that probability).
+  end date: the true purchase probability and what happened (drawn from that probability);
+  then the 12 months after it: the expected net spend (`value_365d`, the best any value model
+  could predict) and one draw of what was spent (`spend_365d`).
 - identifiers.parquet: every identifier that appears in any source file, normalised (email
   lower-cased and trimmed, phone in E.164), with the person it belongs to; bots' anonymous
   ids have no person (null). `linked` says whether the files tie the identifier to another
@@ -20,6 +22,7 @@ import pyarrow as pa
 from demo_data import formats, personas
 from demo_data.catalog import PRODUCTS_PER_CATEGORY, Catalog
 from demo_data.identity import People
+from demo_data.shop import CANCEL_RATE
 from demo_data.timeline import Timeline
 
 PERSONS_SCHEMA = pa.schema(
@@ -29,6 +32,8 @@ PERSONS_SCHEMA = pa.schema(
         ("p_purchase_30d", pa.float64()),
         ("purchased_30d", pa.int8()),
         ("spend_30d", pa.float64()),
+        ("value_365d", pa.float64()),
+        ("spend_365d", pa.float64()),
     ]
 )
 IDENTIFIERS_SCHEMA = pa.schema(
@@ -53,6 +58,14 @@ def typical_basket_cents(catalog: Catalog) -> np.ndarray:
     return np.array(values)
 
 
+def net_share() -> np.ndarray:
+    """Share of an online basket's list price that stays revenue, per persona: discounts come
+    off, refunded and cancelled orders count for nothing (as in the warehouse's monetary)."""
+    kept = 1.0 - personas.column("refund_rate")
+    kept *= 1.0 - CANCEL_RATE
+    return kept * (1.0 - personas.column("discount_share") * personas.column("discount_depth"))
+
+
 def persons_table(
     rng: np.random.Generator, people: People, catalog: Catalog, timeline: Timeline
 ) -> pa.Table:
@@ -64,8 +77,21 @@ def persons_table(
     probability = 1.0 - np.exp(-expected)
     bought = rng.random(len(people)) < probability
     purchases = 1 + rng.poisson(expected)
-    value = typical_basket_cents(catalog)[people.persona] * rng.lognormal(-0.08, 0.4, len(people))
+    basket = typical_basket_cents(catalog)[people.persona]
+    value = basket * rng.lognormal(-0.08, 0.4, len(people))
     spend = np.where(bought, np.round(purchases * value) / 100.0, 0.0)
+
+    # The next year repeats the last one's calendar (the same seasons), at the same rates.
+    n = len(people)
+    year_mass = timeline.mass(
+        people.persona, np.full(n, timeline.history_days - 365), np.full(n, timeline.history_days)
+    )
+    keep = np.where(lapsed, LAPSED_FUTURE_FACTOR, 1.0) * people.intensity * year_mass / 365.0
+    online = people.p("online_orders") * keep
+    store = people.p("store_visits") * keep
+    value_365d = (online * net_share()[people.persona] + store) * basket / 100.0
+    year_baskets = rng.poisson(online) * net_share()[people.persona] + rng.poisson(store)
+    spend_365d = np.round(year_baskets * value) / 100.0
     return pa.table(
         {
             "true_person": people.customer_id,
@@ -73,6 +99,8 @@ def persons_table(
             "p_purchase_30d": probability,
             "purchased_30d": bought.astype(np.int8),
             "spend_30d": spend,
+            "value_365d": value_365d,
+            "spend_365d": spend_365d,
         },
         schema=PERSONS_SCHEMA,
     )

@@ -27,7 +27,7 @@ from demo_data.writers import SLICE_ROWS, LineFile
 from extract_load.sources import SOURCES_BY_TABLE
 
 EVENTS = SOURCES_BY_TABLE["web__events"]
-TRACKED_ORDERS = 0.8  # the rest were placed with tracking blocked
+TRACKED_ORDERS = 0.35  # the rest were placed with tracking blocked or declined
 UTM_SHARE = 0.35  # sessions that arrive from a campaign link
 CHECKOUT_WITHOUT_ORDER = 0.35  # browsing sessions with a cart that start the checkout
 BOT_EVENTS = (400, 2500)  # per bot, within a few hours
@@ -164,7 +164,7 @@ def _session_events(
     buys = order >= 0
     safe_order = np.maximum(order, 0)
     n_items = np.where(buys, orders.item_count[safe_order], 0)
-    viewed = rng.poisson(people.p("views")[owner] * np.where(buys, 0.5, 1.0))
+    viewed = rng.poisson(people.p("views")[owner] * np.where(buys, 0.2, 1.0))
     views = n_items + viewed
     carts = np.where(buys, n_items, rng.binomial(viewed, people.p("cart_rate")[owner]))
     checkout = buys | ((carts > 0) & (rng.random(n) < CHECKOUT_WITHOUT_ORDER))

@@ -171,7 +171,9 @@ def test_every_source_follows_the_contract(demo):
             assert counts.rows[source.table] == table.num_rows
     assert counts.orders == counts.rows["shop__orders"]
     assert counts.customers == 3000
-    assert 25 <= counts.total_rows / counts.customers <= 35  # 25-35 million rows at a million
+    # About 55 million rows at a million customers: order-rich personas, so that each one leaves
+    # a learnable trace (see demo_data/personas.py); web events are about half of it.
+    assert 45 <= counts.total_rows / counts.customers <= 65
 
 
 def test_web_events_look_like_segment(demo):
