@@ -39,7 +39,8 @@ class TableSuite:
 
     table: str  # schema.name
     checks: tuple[SqlCheck, ...] = ()
-    # Rows the SQL checks aggregate over (a FROM clause body); default: the whole table.
+    # Rows the SQL checks aggregate over and the frame holds (a FROM clause body); default:
+    # the whole table. A check over the whole table anyway is a scalar subquery.
     scope: str | None = None
     # Native GX expectations on a frame of these columns (None: no frame is read).
     frame_columns: tuple[str, ...] | None = None

@@ -138,7 +138,8 @@ def _batches(
             frame = con.execute(f"select 1 as m0, {values}").df()
         out.append((f"{suite.table}:sql", frame, _as_expectations([exists_check, *checks])))
     if suite.frame_columns:
-        frame = con.execute(f"select {', '.join(suite.frame_columns)} from {suite.table}").df()
+        columns = ", ".join(suite.frame_columns)
+        frame = con.execute(f"select {columns} from {suite.scope or suite.table}").df()
         out.append((suite.table, frame, suite.expectations()))
     return out
 

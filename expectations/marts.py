@@ -7,6 +7,14 @@ from __future__ import annotations
 from expectations.checks import CRITICAL, WARNING, SqlCheck, TableSuite, orphans
 
 PEOPLE = "marts.dim_customers"
+FEATURES = "marts.customer_features"
+# customer_features holds one row per person and snapshot date (the run's date T and T minus
+# each `feature_snapshot_offsets_days`); its frame and per-person checks read T's rows (the
+# latest date), as many as the other per-person marts, and one SQL aggregate checks the key
+# over every date.
+FEATURES_NOW = (
+    f"(select * from {FEATURES} where as_of_date = (select max(as_of_date) from {FEATURES}))"
+)
 
 
 def _rfm() -> list:
@@ -46,6 +54,7 @@ RATES = (
 
 
 def _features() -> list:
+    """On the run's date's rows (FEATURES_NOW); every date's key is checked in SQL."""
     import great_expectations.expectations as gxe
 
     critical = {"severity": CRITICAL}
@@ -108,7 +117,8 @@ def suites() -> list[TableSuite]:
             volume=True,
         ),
         TableSuite(
-            table="marts.customer_features",
+            table=FEATURES,
+            scope=FEATURES_NOW,
             frame_columns=(
                 "person_id",
                 "recency_days",
@@ -117,7 +127,14 @@ def suites() -> list[TableSuite]:
                 *RATES,
             ),
             expectations=_features,
-            checks=(same_people,),
+            checks=(
+                same_people,
+                SqlCheck(
+                    "person_id",
+                    "expect_compound_columns_to_be_unique:person_id,as_of_date",
+                    f"(select count(*) - count(distinct (person_id, as_of_date)) from {FEATURES})",
+                ),
+            ),
             volume=True,
         ),
         TableSuite(

@@ -1,6 +1,8 @@
 -- The person-level marts add up to the facts they summarise: customer_rfm's frequency and
 -- monetary to fct_orders' completed orders, customer_engagement's sessions to fct_sessions
--- and its delivered emails to fct_email_engagement. A row names the mart and the person.
+-- and its delivered emails to fct_email_engagement; customer_features' frequency and
+-- monetary, on every snapshot date, to the completed orders before that date. A row names
+-- the mart and the person.
 with
 
 orders as (
@@ -30,6 +32,18 @@ rfm as (
 engagement as (
 
     select * from {{ ref('customer_engagement') }}
+
+),
+
+features as (
+
+    select * from {{ ref('customer_features') }}
+
+),
+
+as_of_dates as (
+
+    select * from {{ ref('int_features__as_of_dates') }}
 
 ),
 
@@ -66,6 +80,21 @@ email_totals as (
 
 ),
 
+dated_order_totals as (
+
+    select
+        orders.person_id,
+        as_of_dates.as_of_date,
+        count(*) as frequency,
+        sum(orders.amount) as monetary
+    from orders
+    inner join as_of_dates
+        on orders.ordered_at < cast(as_of_dates.as_of_date as timestamp)
+    where orders.order_status = 'completed' and orders.person_id is not null
+    group by orders.person_id, as_of_dates.as_of_date
+
+),
+
 rfm_mismatches as (
 
     select
@@ -96,11 +125,29 @@ engagement_mismatches as (
 
 ),
 
+feature_mismatches as (
+
+    select
+        'customer_features' as mart,
+        features.person_id
+    from features
+    left join dated_order_totals
+        on
+            features.person_id = dated_order_totals.person_id
+            and features.as_of_date = dated_order_totals.as_of_date
+    where
+        features.frequency != coalesce(dated_order_totals.frequency, 0)
+        or abs(features.monetary - coalesce(dated_order_totals.monetary, 0)) > 0.005
+
+),
+
 final as (
 
     select * from rfm_mismatches
     union all
     select * from engagement_mismatches
+    union all
+    select * from feature_mismatches
 
 )
 

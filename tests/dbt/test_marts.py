@@ -1,13 +1,17 @@
 """The dbt marts: the incremental fct_sessions equals a full refresh, sessions follow the
-30-minute inactivity rule, and customer_features is point-in-time correct.
+30-minute inactivity rule, and customer_features is point-in-time correct: its snapshot as
+of an earlier date, from the build as of AS_OF, equals the build as of that date.
 
 One small demo company is generated and loaded once for the module, with a few planted
 devices whose events sit on the rule's edges. The fixture then builds the project as a
 pipeline would over time and keeps a copy of what each step left (schema `snap`):
 
-1. seeds and models as of EARLY (a fresh warehouse): `snap.features_early`, `snap.sessions_early`;
+1. seeds and models as of EARLY (a fresh warehouse; no earlier feature snapshots):
+   `snap.features_early`, `snap.sessions_early`;
 2. late events arrive (planted rows that bridge two of a device's sessions, before EARLY);
-3. `dbt build` as of AS_OF, fct_sessions incremental: `snap.sessions_incremental`;
+3. `dbt build` as of AS_OF, fct_sessions incremental, with one feature snapshot 21 days back
+   (`feature_snapshot_offsets_days: [21]`, i.e. EARLY), as every AS_OF step below:
+   `snap.sessions_incremental`;
 4. back to EARLY, incremental (the pre-hook's path): `snap.sessions_back`;
 5. `dbt build --full-refresh --select fct_sessions+` as of AS_OF: the warehouse's state.
 
@@ -86,6 +90,8 @@ def _plant(con: duckdb.DuckDBPyConnection, devices: dict[str, list[datetime]], t
 
 
 def _dbt(root: Path, warehouse: Path, as_of: date, *args: str) -> None:
+    """dbt as of `as_of`; a build as of AS_OF also keeps the features as of EARLY."""
+    offsets = [(as_of - EARLY).days] if as_of > EARLY else []
     run_dbt(
         root,
         *args,
@@ -94,7 +100,7 @@ def _dbt(root: Path, warehouse: Path, as_of: date, *args: str) -> None:
         "--threads",
         "8",
         env={"SEGMENTS_WAREHOUSE": str(warehouse)},
-        dbt_vars={"as_of_date": as_of.isoformat()},
+        dbt_vars={"as_of_date": as_of.isoformat(), "feature_snapshot_offsets_days": offsets},
     )
 
 
@@ -364,8 +370,57 @@ def test_customer_features_are_point_in_time(built):
         from snap.features_early
         """
     ).fetchone()
-    (now_people,) = con.execute("select count(*) from marts.customer_features").fetchone()
+    (now_people,) = con.execute(
+        "select count(*) from marts.customer_features where as_of_date = ?", [AS_OF]
+    ).fetchone()
     assert 0 < people < now_people
     assert latest == EARLY
     assert buyers > 0
     assert any_recent == 0
+
+
+def test_feature_snapshot_equals_a_build_as_of_its_date(built):
+    """The build as of AS_OF keeps customer_features as of EARLY too (offset 21 days): those
+    rows equal the build as of EARLY row for row, every column. One person is left out: the
+    late events reached their device after the EARLY build (two sessions then, one now, as
+    a build as of EARLY today would also say), a difference in the data, not a leak."""
+    con = built
+    dates = con.execute(
+        "select as_of_date, count(*) from marts.customer_features group by 1 order by 1"
+    ).fetchall()
+    assert [d for d, _ in dates] == [EARLY, AS_OF]
+    late_person = "(select person_id from marts.person_identifiers where identifier_value = ?)"
+    query = f"select * from {{}} where person_id not in {late_person} order by person_id"
+    snapshot = con.execute(
+        query.format("(select * from marts.customer_features where as_of_date = ?)"),
+        [EARLY, BRIDGE_DEVICE],
+    ).df()
+    early = con.execute(query.format("snap.features_early"), [BRIDGE_DEVICE]).df()
+    assert len(early) > 1000
+    assert (
+        len(snapshot)
+        == len(early)
+        == con.execute("select count(*) - 1 from snap.features_early").fetchone()[0]
+    )
+    pd.testing.assert_frame_equal(
+        snapshot.reset_index(drop=True),
+        early.reset_index(drop=True),
+        check_exact=False,
+        rtol=1e-9,
+        atol=1e-9,
+    )
+    # The comparison covers what could leak: a session running at EARLY's midnight (counted
+    # as its part before it), buyers, and 90-day windows that differ between the dates.
+    (midnight_person,) = con.execute(
+        "select person_id from marts.person_identifiers where identifier_value = ?",
+        [MIDNIGHT_DEVICE],
+    ).fetchone()
+    midnight = snapshot[snapshot["person_id"] == midnight_person].iloc[0]
+    assert (midnight["sessions"], midnight["page_views_90d"]) == (1, 1)
+    assert midnight["time_on_site_seconds_90d"] == 0
+    assert snapshot["is_buyer"].sum() > 100
+    now = con.execute(
+        "select * from marts.customer_features where as_of_date = ? order by person_id", [AS_OF]
+    ).df()
+    assert len(now) > len(snapshot)
+    assert now["orders_90d"].sum() != snapshot["orders_90d"].sum()

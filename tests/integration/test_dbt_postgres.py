@@ -26,7 +26,7 @@ MARTS = {
     "marts.dim_customers": "person_id",
     "marts.fct_orders": "order_id",
     "marts.customer_rfm": "person_id",
-    "marts.customer_features": "person_id",
+    "marts.customer_features": "person_id, as_of_date",
 }
 
 

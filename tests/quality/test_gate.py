@@ -138,6 +138,17 @@ DEFECTS = [
     ),
     pytest.param(
         "marts",
+        [
+            "insert into marts.customer_features select * from marts.customer_features "
+            "where as_of_date < (select max(as_of_date) from marts.customer_features) limit 1"
+        ],
+        "marts.customer_features",
+        "person_id",
+        "expect_compound_columns_to_be_unique:person_id,as_of_date",
+        id="duplicated feature snapshot row",
+    ),
+    pytest.param(
+        "marts",
         ["update marts.fct_orders set person_id = 'P-nobody' where person_id is not null"],
         "marts.fct_orders",
         "person_id",

@@ -1,10 +1,16 @@
 {#-
     The ML feature table (the only table the ML reads): one row per person known before the
-    as-of date (first seen before midnight UTC of it), `person_id`, `as_of_date`, then one
-    column per feature. Point-in-time correct: every input counts facts strictly before the
-    as-of date only (fct_orders, fct_sessions, fct_email_engagement and the marts built on
-    them filter on it), so features as of a date never see what happened on or after it,
-    and labels taken from after the date cannot leak in.
+    date and snapshot date (int_features__as_of_dates: the run's as-of date T and T minus
+    each of `feature_snapshot_offsets_days`, 30 and 365), `person_id`, `as_of_date`, then
+    one column per feature. The ML trains on an earlier date's features with labels from
+    after it (propensity: features as of T-30, bought in (T-30, T]; value: as of T-365,
+    spend in (T-365, T]) and scores with T's (`where as_of_date = T`), all from one build.
+
+    Point-in-time correct for every date: each feature counts facts strictly before
+    midnight UTC of the row's date only (the int_features models and the orders here join
+    each fact to the dates after it), windows end at the row's date, and only people first
+    seen before it have a row; so a row equals what a build as of its date would give
+    (tests/dbt/test_marts.py checks it), and labels taken after the date cannot leak in.
 
     Numeric features are null only where a value does not exist (recency of a non-buyer, a
     rate without a denominator); categorical ones are null when unknown. Flags are 0/1
@@ -12,8 +18,13 @@
     Identity resolution itself uses every identifier it has seen; of what it links, only
     identifiers first seen before the date count here (`devices`, `is_crm_customer`).
 -#}
-{%- set window_start = dbt.dateadd('day', -var('engagement_window_days'), as_of_timestamp()) -%}
 with
+
+as_of_dates as (
+
+    select * from {{ ref('int_features__as_of_dates') }}
+
+),
 
 people as (
 
@@ -23,19 +34,19 @@ people as (
 
 rfm as (
 
-    select * from {{ ref('customer_rfm') }}
+    select * from {{ ref('int_features__rfm') }}
 
 ),
 
 engagement as (
 
-    select * from {{ ref('customer_engagement') }}
+    select * from {{ ref('int_features__engagement') }}
 
 ),
 
 lifecycle as (
 
-    select * from {{ ref('customer_lifecycle') }}
+    select * from {{ ref('int_features__lifecycle') }}
 
 ),
 
@@ -53,36 +64,67 @@ identifiers as (
 
 known_people as (
 
+    -- Each person once for every date they were first seen before.
     select
-        *,
-        cast(first_seen_at as date) as first_seen_date,
-        {{ dbt.datediff('birth_date', as_of_date(), 'day') }}
+        people.person_id,
+        people.country_code,
+        as_of_dates.as_of_date,
+        cast(people.first_seen_at as date) as first_seen_date,
+        {{ dbt.datediff('people.birth_date', 'as_of_dates.as_of_date', 'day') }}
             as age_days
     from people
-    where first_seen_at < {{ as_of_timestamp() }}
+    inner join as_of_dates
+        on people.first_seen_at < cast(as_of_dates.as_of_date as timestamp)
 
 ),
 
 known_identifiers as (
 
     select
-        person_id,
-        cast(sum(case when identifier_type = 'anonymous_id' then 1 else 0 end) as bigint)
-            as devices,
-        cast(sum(case when identifier_type = 'crm_id' then 1 else 0 end) as bigint) as crm_ids
+        identifiers.person_id,
+        as_of_dates.as_of_date,
+        cast(sum(
+            case when identifiers.identifier_type = 'anonymous_id' then 1 else 0 end
+        ) as bigint) as devices,
+        cast(sum(
+            case when identifiers.identifier_type = 'crm_id' then 1 else 0 end
+        ) as bigint) as crm_ids
     from identifiers
-    where first_seen_at < {{ as_of_timestamp() }}
-    group by person_id
+    inner join as_of_dates
+        on identifiers.first_seen_at < cast(as_of_dates.as_of_date as timestamp)
+    where identifiers.identifier_type in ('anonymous_id', 'crm_id')
+    group by identifiers.person_id, as_of_dates.as_of_date
+
+),
+
+snapshot_dates as (
+
+    select
+        as_of_date,
+        cast(as_of_date as timestamp) as as_of_at,
+        {{ dbt.dateadd(
+            'day', -var('engagement_window_days'), 'cast(as_of_date as timestamp)'
+        ) }} as window_start_at
+    from as_of_dates
 
 ),
 
 dated_orders as (
 
+    -- Every order with a person, once for each date after it.
     select
-        *,
-        ordered_at >= {{ window_start }} as in_window
+        orders.person_id,
+        orders.order_status,
+        orders.channel,
+        orders.amount,
+        orders.discount,
+        orders.items,
+        snapshot_dates.as_of_date,
+        orders.ordered_at >= snapshot_dates.window_start_at as in_window
     from orders
-    where person_id is not null
+    inner join snapshot_dates
+        on orders.ordered_at < snapshot_dates.as_of_at
+    where orders.person_id is not null
 
 ),
 
@@ -90,6 +132,7 @@ order_mix as (
 
     select
         person_id,
+        as_of_date,
         sum(case when order_status = 'completed' and in_window then 1 else 0 end) as orders_90d,
         sum(case when in_window then amount else 0 end) as monetary_90d,
         sum(case when order_status = 'refunded' then 1 else 0 end) as refunded_orders,
@@ -104,7 +147,7 @@ order_mix as (
             as app_orders,
         sum(case when order_status = 'completed' then items else 0 end) as items_bought
     from dated_orders
-    group by person_id
+    group by person_id, as_of_date
 
 ),
 
@@ -112,7 +155,7 @@ final as (
 
     select
         known_people.person_id,
-        rfm.as_of_date,
+        known_people.as_of_date,
 
         -- RFM
         case when rfm.frequency > 0 then 1 else 0 end as is_buyer,
@@ -149,7 +192,9 @@ final as (
         engagement.products_viewed_90d,
         engagement.cart_abandonment_rate,
         cast(
-            {{ dbt.datediff('cast(engagement.last_session_at as date)', as_of_date(), 'day') }}
+            {{ dbt.datediff(
+                'cast(engagement.last_session_at as date)', 'known_people.as_of_date', 'day'
+            ) }}
             as integer
         ) as days_since_last_session,
         engagement.emails_delivered,
@@ -166,7 +211,7 @@ final as (
         -- lifecycle and profile
         lifecycle.lifecycle_stage,
         cast(
-            {{ dbt.datediff('known_people.first_seen_date', as_of_date(), 'day') }}
+            {{ dbt.datediff('known_people.first_seen_date', 'known_people.as_of_date', 'day') }}
             as integer
         ) as days_since_first_seen,
         cast(floor(known_people.age_days / 365.25) as integer) as age_years,
@@ -175,15 +220,25 @@ final as (
         case when known_identifiers.crm_ids > 0 then 1 else 0 end as is_crm_customer
     from known_people
     inner join rfm
-        on known_people.person_id = rfm.person_id
+        on
+            known_people.person_id = rfm.person_id
+            and known_people.as_of_date = rfm.as_of_date
     inner join engagement
-        on known_people.person_id = engagement.person_id
+        on
+            known_people.person_id = engagement.person_id
+            and known_people.as_of_date = engagement.as_of_date
     inner join lifecycle
-        on known_people.person_id = lifecycle.person_id
+        on
+            known_people.person_id = lifecycle.person_id
+            and known_people.as_of_date = lifecycle.as_of_date
     left join order_mix
-        on known_people.person_id = order_mix.person_id
+        on
+            known_people.person_id = order_mix.person_id
+            and known_people.as_of_date = order_mix.as_of_date
     left join known_identifiers
-        on known_people.person_id = known_identifiers.person_id
+        on
+            known_people.person_id = known_identifiers.person_id
+            and known_people.as_of_date = known_identifiers.as_of_date
 
 )
 

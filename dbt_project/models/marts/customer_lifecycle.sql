@@ -1,19 +1,14 @@
 {#-
     Lifecycle stage per person as of the run's date, one row per person of customer_rfm
-    (every person). The first rule that holds wins; thresholds are vars, in days before the
-    as-of date, counted as customer_rfm counts recency and tenure:
-
-    - prospect: no completed order;
-    - new:      first completed order at most `lifecycle_new_days` (30) days ago;
-    - active:   last completed order at most `lifecycle_active_days` (90) days ago;
-    - dormant:  last completed order at most `lifecycle_dormant_days` (365) days ago;
-    - lapsed:   last completed order longer ago than that.
+    (every person): prospect, new, active, dormant or lapsed, by the thresholds (vars, in
+    days before the as-of date) documented in int_features__lifecycle, which holds the
+    stages for every feature snapshot date; this mart is its rows for the run's date.
 -#}
 with
 
-rfm as (
+lifecycle as (
 
-    select * from {{ ref('customer_rfm') }}
+    select * from {{ ref('int_features__lifecycle') }}
 
 ),
 
@@ -22,26 +17,15 @@ final as (
     select
         person_id,
         as_of_date,
-        case
-            when frequency = 0 then 'prospect'
-            when tenure_days <= {{ var('lifecycle_new_days') }} then 'new'
-            when recency_days <= {{ var('lifecycle_active_days') }} then 'active'
-            when recency_days <= {{ var('lifecycle_dormant_days') }} then 'dormant'
-            else 'lapsed'
-        end as lifecycle_stage,
-        case
-            when frequency = 0 then 5
-            when tenure_days <= {{ var('lifecycle_new_days') }} then 1
-            when recency_days <= {{ var('lifecycle_active_days') }} then 2
-            when recency_days <= {{ var('lifecycle_dormant_days') }} then 3
-            else 4
-        end as lifecycle_stage_order,
+        lifecycle_stage,
+        lifecycle_stage_order,
         first_ordered_at,
         last_ordered_at,
         tenure_days,
         recency_days,
         frequency
-    from rfm
+    from lifecycle
+    where as_of_date = {{ as_of_date() }}
 
 )
 

@@ -2,141 +2,43 @@
     Recency, frequency and monetary value per person as of the run's date, scored 1–5 and
     named by the RFM grid seed. One row per person of dim_customers.
 
-    Counted: completed orders in fct_orders (online and store, so before the as-of date)
-    with a person. Refunded and cancelled orders count neither as an order nor as money.
-    Scores are quintiles among buyers, 5 is best (macro `quintile`: by percent rank, so
-    equal values share a score; two one-order buyers never differ by their id, as with
-    `ntile`). People without a completed order have frequency 0, monetary 0,
-    null recency and tenure, scores 1 and the segment `Prospects`.
+    The rules live in int_features__rfm, which holds them for every feature snapshot date
+    (the ML's training cutoffs); this mart is its rows for the run's date, for BI, the rule
+    segments and the quality gates. Counted: completed orders in fct_orders (online and
+    store, so before the as-of date) with a person. Refunded and cancelled orders count
+    neither as an order nor as money. Scores are quintiles among buyers, 5 is best.
+    People without a completed order have frequency 0, monetary 0, null recency and
+    tenure, scores 1 and the segment `Prospects`.
 
     Types: days and scores integer, frequency bigint, money decimal(18, 2), rates double.
 -#}
 with
 
-people as (
+rfm as (
 
-    select * from {{ ref('dim_customers') }}
-
-),
-
-orders as (
-
-    select * from {{ ref('fct_orders') }}
-
-),
-
-segment_map as (
-
-    select * from {{ ref('rfm_segment_map') }}
-
-),
-
-completed_orders as (
-
-    select
-        person_id,
-        ordered_at,
-        amount
-    from orders
-    where
-        order_status = 'completed'
-        and person_id is not null
-        and ordered_at < {{ as_of_timestamp() }}
-
-),
-
-order_totals as (
-
-    select
-        person_id,
-        min(ordered_at) as first_ordered_at,
-        max(ordered_at) as last_ordered_at,
-        count(*) as frequency,
-        sum(amount) as monetary
-    from completed_orders
-    group by person_id
-
-),
-
-buyers as (
-
-    select
-        person_id,
-        first_ordered_at,
-        last_ordered_at,
-        cast(
-            {{ dbt.datediff('cast(last_ordered_at as date)', as_of_date(), 'day') }}
-            as integer
-        ) as recency_days,
-        cast(
-            {{ dbt.datediff('cast(first_ordered_at as date)', as_of_date(), 'day') }}
-            as integer
-        ) as tenure_days,
-        cast(frequency as bigint) as frequency,
-        cast(monetary as decimal(18, 2)) as monetary
-    from order_totals
-
-),
-
-scored_buyers as (
-
-    select
-        *,
-        {{ quintile('recency_days desc') }} as r_score,
-        {{ quintile('frequency asc') }} as f_score,
-        {{ quintile('monetary asc') }} as m_score
-    from buyers
-
-),
-
-measured as (
-
-    select
-        people.person_id,
-        scored_buyers.first_ordered_at,
-        scored_buyers.last_ordered_at,
-        scored_buyers.recency_days,
-        scored_buyers.tenure_days,
-        coalesce(scored_buyers.frequency, 0) as frequency,
-        coalesce(scored_buyers.monetary, cast(0 as decimal(18, 2))) as monetary,
-        coalesce(scored_buyers.r_score, 1) as r_score,
-        coalesce(scored_buyers.f_score, 1) as f_score,
-        coalesce(scored_buyers.m_score, 1) as m_score
-    from people
-    left join scored_buyers
-        on people.person_id = scored_buyers.person_id
+    select * from {{ ref('int_features__rfm') }}
 
 ),
 
 final as (
 
     select
-        measured.person_id,
-        {{ as_of_date() }} as as_of_date,
-        measured.first_ordered_at,
-        measured.last_ordered_at,
-        measured.recency_days,
-        measured.tenure_days,
-        measured.frequency,
-        measured.monetary,
-        {{ safe_ratio('measured.monetary', 'measured.frequency') }} as avg_order_value,
-        measured.r_score,
-        measured.f_score,
-        measured.m_score,
-        {{ dbt.concat([
-            dbt.cast('measured.r_score', dbt.type_string()),
-            dbt.cast('measured.f_score', dbt.type_string()),
-            dbt.cast('measured.m_score', dbt.type_string())
-        ]) }} as rfm_cell,
-        case
-            when measured.frequency = 0 then 'Prospects'
-            else segment_map.rfm_segment
-        end as rfm_segment
-    from measured
-    left join segment_map
-        on
-            measured.r_score between segment_map.r_score_min and segment_map.r_score_max
-            and measured.f_score between segment_map.f_score_min and segment_map.f_score_max
+        person_id,
+        as_of_date,
+        first_ordered_at,
+        last_ordered_at,
+        recency_days,
+        tenure_days,
+        frequency,
+        monetary,
+        avg_order_value,
+        r_score,
+        f_score,
+        m_score,
+        rfm_cell,
+        rfm_segment
+    from rfm
+    where as_of_date = {{ as_of_date() }}
 
 )
 
