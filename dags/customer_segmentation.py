@@ -67,13 +67,30 @@ def customer_segmentation() -> None:
         context = get_current_context()
         return stages.quality_gate(context["run_id"], layer, stages.as_of_from_context(context))
 
+    # Models: one task each, so a failure or a slow step shows where it is.
     @task
-    def train_segments() -> dict[str, int]:
-        """Cluster people and write the candidate segment tables."""
+    def segment_customers() -> dict[str, int]:
+        """Segments (retrained weekly or on drift), profiles, names, transitions: candidates."""
         from pipeline import stages
 
         context = get_current_context()
-        return stages.train_segments(context["run_id"], stages.as_of_from_context(context))
+        return stages.segment_customers(context["run_id"], stages.as_of_from_context(context))
+
+    @task
+    def score_propensity() -> dict[str, float]:
+        """Purchase-in-30-days and churn scores from time-split models: candidates."""
+        from pipeline import stages
+
+        context = get_current_context()
+        return stages.score_propensity(context["run_id"], stages.as_of_from_context(context))
+
+    @task
+    def predict_value() -> dict[str, float]:
+        """Predicted 12-month value: candidates."""
+        from pipeline import stages
+
+        context = get_current_context()
+        return stages.predict_value(context["run_id"], stages.as_of_from_context(context))
 
     @task
     def publish_outputs() -> list[str]:
@@ -91,7 +108,9 @@ def customer_segmentation() -> None:
         quality_gate.override(task_id="quality_gate_staging")("staging"),
         dbt_build.override(task_id="dbt_marts")("marts"),
         quality_gate.override(task_id="quality_gate_marts")("marts"),
-        train_segments(),
+        segment_customers(),
+        score_propensity(),
+        predict_value(),
         quality_gate.override(task_id="quality_gate_outputs")("outputs"),
         publish_outputs(),
     )

@@ -2,9 +2,11 @@
 
 The pipeline never reads these files; tests and the benchmark score it against them.
 - persons.parquet: the hidden person (their primary CRM id), persona, and the 30 days after the
-  end date: the true purchase probability and what happened (drawn from that probability);
-  then the 12 months after it: the expected net spend (`value_365d`, the best any value model
-  could predict) and one draw of what was spent (`spend_365d`).
+  end date: the true probability of a purchase attributed to them (online, or in store with
+  their loyalty card) and what happened (drawn from that probability);
+  then the 12 months after it: the expected net spend attributed to them (online orders, and
+  till sales with their loyalty card shown; `value_365d`, the best any value model could
+  predict) and one draw of it (`spend_365d`).
 - identifiers.parquet: every identifier that appears in any source file, normalised (email
   lower-cased and trimmed, phone in E.164), with the person it belongs to; bots' anonymous
   ids have no person (null). `linked` says whether the files tie the identifier to another
@@ -69,8 +71,14 @@ def net_share() -> np.ndarray:
 def persons_table(
     rng: np.random.Generator, people: People, catalog: Catalog, timeline: Timeline
 ) -> pa.Table:
-    """The next 30 days: expected purchases from the same rates and seasons as the history."""
-    rate = (people.p("online_orders") + people.p("store_visits")) * people.intensity
+    """The next 30 days and the next year: expected purchases from the same rates and seasons
+    as the history.
+
+    Purchases are those the warehouse can attribute to the person: online orders, and till
+    sales with their loyalty card shown. An anonymous till sale is nobody's purchase in any
+    data, so no model could learn or be judged on it."""
+    attributed_store = people.p("store_visits") * people.has_card * people.p("card_shown")
+    rate = (people.p("online_orders") + attributed_store) * people.intensity
     lapsed = people.active_to < timeline.history_days
     expected = rate * timeline.future_mass(people.persona) / 365.0
     expected = np.where(lapsed, expected * LAPSED_FUTURE_FACTOR, expected)
@@ -88,7 +96,7 @@ def persons_table(
     )
     keep = np.where(lapsed, LAPSED_FUTURE_FACTOR, 1.0) * people.intensity * year_mass / 365.0
     online = people.p("online_orders") * keep
-    store = people.p("store_visits") * keep
+    store = attributed_store * keep
     value_365d = (online * net_share()[people.persona] + store) * basket / 100.0
     year_baskets = rng.poisson(online) * net_share()[people.persona] + rng.poisson(store)
     spend_365d = np.round(year_baskets * value) / 100.0

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from expectations.checks import CRITICAL, SqlCheck, TableSuite
+from expectations.checks import CRITICAL, SqlCheck, TableSuite, between, not_null, unique
 
 CANDIDATE = "segments_candidate"
 # No segment may hold less than this share of the people: a tiny cluster is noise to market.
@@ -23,8 +23,25 @@ def _segments() -> list:
     ]
 
 
+def _everyone_once(table: str) -> tuple[SqlCheck, ...]:
+    """One row per person of the feature table's run date, no more, no less."""
+    return (
+        unique("person_id"),
+        not_null("person_id"),
+        SqlCheck(
+            "person_id",
+            "expect_table_row_count_to_equal_other_table:every_person_scored",
+            f"(select count(*) from {table}) - (select count(*) from marts.customer_features "
+            f"where as_of_date = (select max(as_of_date) from {table}))",
+        ),
+    )
+
+
 def suites() -> list[TableSuite]:
     table = f"{CANDIDATE}.customer_segments"
+    scores = f"{CANDIDATE}.propensity_scores"
+    value = f"{CANDIDATE}.customer_value"
+    profiles = f"{CANDIDATE}.segment_profiles"
     return [
         TableSuite(
             table=table,
@@ -45,5 +62,34 @@ def suites() -> list[TableSuite]:
                 ),
             ),
             volume=True,
+        ),
+        TableSuite(
+            table=scores,
+            checks=(
+                *_everyone_once(scores),
+                between("p_purchase_30d", 0, 1),
+                not_null("p_purchase_30d"),
+                between("p_churn", 0, 1),
+                between("decile", 1, 10),
+            ),
+            volume=True,
+        ),
+        TableSuite(
+            table=value,
+            checks=(*_everyone_once(value), between("predicted_value_12m", 0, None)),
+            volume=True,
+        ),
+        TableSuite(
+            table=profiles,
+            checks=(
+                not_null("segment_name"),
+                between("segment_share", 0, 1),
+                SqlCheck(
+                    "segment_id",
+                    "expect_column_distinct_values_to_equal_set:profiled_segments",
+                    f"(select count(distinct segment_id) from {table} where segment_id > 0) - "
+                    f"(select count(distinct segment_id) from {profiles})",
+                ),
+            ),
         ),
     ]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DEFAULT_DEMO_CUSTOMERS = 2000  # the embedded default: `make run` and the model tests
 
 
 def _path(var: str, default: Path) -> Path:
@@ -31,8 +32,13 @@ class Settings:
     demo_customers: int
     demo_seed: int
     demo_history_days: int
+    segments_algorithm: str  # kmeans, or agglomerative
     segments_k_min: int
     segments_k_max: int
+    segments_min_share: float  # clusters smaller than this share are merged into the nearest
+    segments_retrain: str  # auto (every retrain_days, or on drift), always, never
+    segments_retrain_days: int
+    segments_drift_threshold: float  # PSI of a model input above it flags drift
     random_state: int
     shop_dsn: str | None  # the shop's PostgreSQL database; unset: shop files in the landing zone
     # A gated table's row count may move this share from the last passed run's (0.5: half
@@ -51,8 +57,13 @@ class Settings:
             "SEGMENTS_DEMO_CUSTOMERS": str(self.demo_customers),
             "SEGMENTS_DEMO_SEED": str(self.demo_seed),
             "SEGMENTS_DEMO_HISTORY_DAYS": str(self.demo_history_days),
+            "SEGMENTS_ALGORITHM": self.segments_algorithm,
             "SEGMENTS_K_MIN": str(self.segments_k_min),
             "SEGMENTS_K_MAX": str(self.segments_k_max),
+            "SEGMENTS_MIN_SHARE": str(self.segments_min_share),
+            "SEGMENTS_RETRAIN": self.segments_retrain,
+            "SEGMENTS_RETRAIN_DAYS": str(self.segments_retrain_days),
+            "SEGMENTS_DRIFT_THRESHOLD": str(self.segments_drift_threshold),
             "SEGMENTS_RANDOM_STATE": str(self.random_state),
             "SEGMENTS_QUALITY_VOLUME_TOLERANCE": str(self.quality_volume_tolerance),
         }
@@ -81,11 +92,16 @@ def load() -> Settings:
         warehouse_path=_path("SEGMENTS_WAREHOUSE", data_dir / "warehouse.duckdb"),
         models_dir=_path("SEGMENTS_MODELS_DIR", data_dir / "models"),
         airflow_home=_path("SEGMENTS_AIRFLOW_HOME", data_dir / "airflow"),
-        demo_customers=int(os.environ.get("SEGMENTS_DEMO_CUSTOMERS", "2000")),
+        demo_customers=int(os.environ.get("SEGMENTS_DEMO_CUSTOMERS", str(DEFAULT_DEMO_CUSTOMERS))),
         demo_seed=int(os.environ.get("SEGMENTS_DEMO_SEED", "42")),
         demo_history_days=int(os.environ.get("SEGMENTS_DEMO_HISTORY_DAYS", "730")),
-        segments_k_min=int(os.environ.get("SEGMENTS_K_MIN", "3")),
-        segments_k_max=int(os.environ.get("SEGMENTS_K_MAX", "8")),
+        segments_algorithm=os.environ.get("SEGMENTS_ALGORITHM", "kmeans"),
+        segments_k_min=int(os.environ.get("SEGMENTS_K_MIN", "4")),
+        segments_k_max=int(os.environ.get("SEGMENTS_K_MAX", "12")),
+        segments_min_share=float(os.environ.get("SEGMENTS_MIN_SHARE", "0.02")),
+        segments_retrain=os.environ.get("SEGMENTS_RETRAIN", "auto"),
+        segments_retrain_days=int(os.environ.get("SEGMENTS_RETRAIN_DAYS", "7")),
+        segments_drift_threshold=float(os.environ.get("SEGMENTS_DRIFT_THRESHOLD", "0.2")),
         random_state=int(os.environ.get("SEGMENTS_RANDOM_STATE", "0")),
         shop_dsn=os.environ.get("SEGMENTS_SHOP_DSN") or None,
         quality_volume_tolerance=float(os.environ.get("SEGMENTS_QUALITY_VOLUME_TOLERANCE", "0.5")),

@@ -113,30 +113,77 @@ def quality_gate(run_id: str, layer: str, as_of_date: date) -> int:
     return len(outcomes)
 
 
-def train_segments(run_id: str, as_of_date: date) -> dict[str, int]:
-    """Cluster people and write the candidate `customer_segments` (published after the
-    outputs gate passes)."""
+def segment_customers(run_id: str, as_of_date: date) -> dict[str, int]:
+    """Assign everyone a segment (retraining when due), profile and name the segments, and
+    write the candidate tables (published after the outputs gate passes)."""
     from expectations.outputs import CANDIDATE
-    from ml.segmentation import train_and_assign
+    from ml.segment_customers import SegmentationConfig, run_segmentation
 
     settings = config.load()
     with measure(settings.warehouse_path, run_id, "segmentation") as stage:
-        result = train_and_assign(
+        result = run_segmentation(
             settings.warehouse_path,
             settings.models_dir,
             as_of_date,
-            settings.segments_k_min,
-            settings.segments_k_max,
-            settings.random_state,
+            SegmentationConfig(
+                algorithm=settings.segments_algorithm,
+                k_min=settings.segments_k_min,
+                k_max=settings.segments_k_max,
+                min_share=settings.segments_min_share,
+                retrain=settings.segments_retrain,
+                retrain_days=settings.segments_retrain_days,
+                drift_threshold=settings.segments_drift_threshold,
+                random_state=settings.random_state,
+            ),
             schema=CANDIDATE,
         )
         stage.rows = sum(result.sizes.values())
     return result.sizes
 
 
+def score_propensity(run_id: str, as_of_date: date) -> dict[str, float]:
+    """Train the purchase and churn models on their time splits and score everyone."""
+    from expectations.outputs import CANDIDATE
+    from ml.propensity import run_propensity
+
+    settings = config.load()
+    with measure(settings.warehouse_path, run_id, "propensity") as stage:
+        metadata = run_propensity(
+            settings.warehouse_path,
+            settings.models_dir,
+            as_of_date,
+            settings.random_state,
+            schema=CANDIDATE,
+        )
+        stage.rows = metadata["rows_scored"]
+    return {
+        "purchase_roc_auc": metadata["purchase_30d"]["roc_auc"],
+        "churn_roc_auc": metadata["churn_365d"]["roc_auc"],
+    }
+
+
+def predict_value(run_id: str, as_of_date: date) -> dict[str, float]:
+    """Train the 12-month value model on the year before the date and predict the next."""
+    from expectations.outputs import CANDIDATE
+    from ml.value import run_value
+
+    settings = config.load()
+    with measure(settings.warehouse_path, run_id, "value") as stage:
+        metadata = run_value(
+            settings.warehouse_path,
+            settings.models_dir,
+            as_of_date,
+            settings.random_state,
+            schema=CANDIDATE,
+        )
+        stage.rows = metadata["rows_scored"]
+    return metadata["metrics"]["cross_validated"]
+
+
 def publish_outputs(run_id: str) -> list[str]:
-    """Replace the `segments` tables with the candidates that passed the outputs gate, all in
-    one transaction, so readers see the previous run's tables or this run's, never a mix."""
+    """Replace the `segments` tables with the candidates that passed the outputs gate, and
+    append the memberships to `segments.membership_history`, all in one transaction, so
+    readers see the previous run's tables or this run's, never a mix."""
     import duckdb
 
     from expectations.outputs import CANDIDATE
@@ -160,6 +207,21 @@ def publish_outputs(run_id: str) -> list[str]:
                 f"create or replace table segments.{table} as select * from {CANDIDATE}.{table}"
             )
             con.execute(f"drop table {CANDIDATE}.{table}")
+        if "customer_segments" in tables:
+            # Every published membership is kept, one set per as-of date (a re-run replaces
+            # its date's): what the stability comparison and the report read back.
+            con.execute(
+                "create table if not exists segments.membership_history as "
+                "select * from segments.customer_segments with no data"
+            )
+            con.execute(
+                "delete from segments.membership_history where as_of_date in "
+                "(select distinct as_of_date from segments.customer_segments)"
+            )
+            con.execute(
+                "insert into segments.membership_history by name "
+                "select * from segments.customer_segments"
+            )
         con.execute("commit")
         stage.rows = len(tables)
     return tables

@@ -59,7 +59,9 @@ def test_pipeline_order(dagbag):
         "quality_gate_staging",
         "dbt_marts",
         "quality_gate_marts",
-        "train_segments",
+        "segment_customers",
+        "score_propensity",
+        "predict_value",
         "quality_gate_outputs",
         "publish_outputs",
     ]

@@ -182,6 +182,8 @@ def test_quality_results_and_stage_timings_are_recorded(pipeline_run):
         "dbt_marts",
         "quality_marts",
         "segmentation",
+        "propensity",
+        "value",
         "quality_outputs",
         "publish",
     ]

@@ -26,7 +26,9 @@ def built(module_settings):
         stages.load_source("build", source.table)
     stages.build_models("build", AS_OF, "staging")
     stages.build_models("build", AS_OF, "marts")
-    stages.train_segments("build", AS_OF)
+    stages.segment_customers("build", AS_OF)
+    stages.score_propensity("build", AS_OF)
+    stages.predict_value("build", AS_OF)
     return module_settings
 
 

@@ -120,7 +120,8 @@ dated_orders as (
         orders.discount,
         orders.items,
         snapshot_dates.as_of_date,
-        orders.ordered_at >= snapshot_dates.window_start_at as in_window
+        orders.ordered_at >= snapshot_dates.window_start_at as in_window,
+        extract(month from orders.ordered_at) >= 11 as in_holidays
     from orders
     inner join snapshot_dates
         on orders.ordered_at < snapshot_dates.as_of_at
@@ -145,7 +146,13 @@ order_mix as (
             as store_orders,
         sum(case when order_status = 'completed' and channel = 'app' then 1 else 0 end)
             as app_orders,
-        sum(case when order_status = 'completed' then items else 0 end) as items_bought
+        sum(case when order_status = 'completed' then items else 0 end) as items_bought,
+        sum(
+            case
+                when order_status = 'completed' and in_holidays then 1
+                else 0
+            end
+        ) as holiday_orders
     from dated_orders
     group by person_id, as_of_date
 
@@ -181,6 +188,8 @@ final as (
         {{ safe_ratio('order_mix.store_orders', 'order_mix.completed_orders') }}
             as store_order_share,
         {{ safe_ratio('order_mix.app_orders', 'order_mix.completed_orders') }} as app_order_share,
+        {{ safe_ratio('order_mix.holiday_orders', 'order_mix.completed_orders') }}
+            as holiday_order_share,
 
         -- web and email engagement
         engagement.sessions,

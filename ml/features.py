@@ -1,0 +1,94 @@
+"""Read `marts.customer_features`, the only table the models learn from, as of one date.
+
+The table holds a snapshot per date (the run's date T and T minus each of dbt's
+`feature_snapshot_offsets_days`), so a model trains on an earlier snapshot with labels
+taken from a later one and scores with T's: nothing it learns from can have happened after
+the date it describes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+FEATURES_TABLE = "marts.customer_features"
+KEYS = ["person_id", "as_of_date"]
+CATEGORICAL = [
+    "rfm_segment",
+    "lifecycle_stage",
+    "preferred_channel",
+    "preferred_device",
+    "top_category",
+    "preferred_hour_bucket",
+    "country_code",
+]
+
+
+# Lifetime totals grow with the length of the history a snapshot sees (a year at T-365, two
+# at T), so a model trained on an early snapshot would read them on another scale when it
+# scores today's; scores use rates, windows, recency, shares and ranks instead.
+LIFETIME_TOTALS = [
+    "frequency",
+    "monetary",
+    "items_bought",
+    "sessions",
+    "emails_delivered",
+    "tenure_days",
+]
+MIN_RATE_DAYS = 90  # a first order last week is not a rate of 52 a year
+
+
+class MissingSnapshot(LookupError):
+    """The feature table has no rows for a date a model needs."""
+
+
+def read_features(con: duckdb.DuckDBPyConnection, as_of_date: date) -> pd.DataFrame:
+    """Every person's features as of the date, numbers as float64 (null -> NaN), one row each,
+    ordered by person so that runs on the same data see the same rows in the same order."""
+    frame = con.execute(
+        f"select * from {FEATURES_TABLE} where as_of_date = ? order by person_id", [as_of_date]
+    ).df()
+    if frame.empty:
+        raise MissingSnapshot(
+            f"{FEATURES_TABLE} has no rows for as_of_date {as_of_date}: build the dbt marts "
+            "for that date (its snapshot dates come from the var feature_snapshot_offsets_days)"
+        )
+    for column in numeric_columns(frame):
+        frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def numeric_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c not in KEYS and c not in CATEGORICAL]
+
+
+def order_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Orders and spend per year of order history (at least MIN_RATE_DAYS long), comparable
+    between people who joined at different times and between snapshots."""
+    years = np.maximum(frame["tenure_days"].fillna(0).to_numpy(float), MIN_RATE_DAYS) / 365.25
+    return pd.DataFrame(
+        {
+            "orders_per_year": frame["frequency"].to_numpy(float) / years,
+            "spend_per_year": frame["monetary"].to_numpy(float) / years,
+        },
+        index=frame.index,
+    )
+
+
+def scoring_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+    """The numeric inputs of the propensity and value models (NaN where a value is missing)."""
+    columns = [c for c in numeric_columns(frame) if c not in LIFETIME_TOTALS]
+    return pd.concat([frame[columns], order_rates(frame)], axis=1)
+
+
+def snapshot_pair(
+    con: duckdb.DuckDBPyConnection, before: date, after: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Features as of `before` and the same people's features as of `after` (aligned rows):
+    what a label between the two dates is computed from."""
+    early = read_features(con, before)
+    late = read_features(con, after).set_index("person_id").reindex(early["person_id"])
+    return early, late.reset_index()

@@ -1,0 +1,72 @@
+"""Saved models: one joblib file per trained model, holding the fitted object and its metadata.
+
+A pickled scikit-learn estimator is only safe to load with the version that wrote it (its
+internals change between releases and may load but predict differently), so loading checks
+the recorded version and refuses a mismatch with an error that says what to do.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import sklearn
+
+
+class IncompatibleModel(RuntimeError):
+    """A saved model was written by another scikit-learn version."""
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    model: Any
+    metadata: dict[str, Any]
+    path: Path
+
+
+def library_versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def save(models_dir: Path, kind: str, model_version: str, model: Any, metadata: dict) -> Path:
+    """Write `<models_dir>/<kind>/<model_version>.joblib`; the metadata gains the versions."""
+    path = models_dir / kind / f"{model_version}.joblib"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {**metadata, "kind": kind, "versions": library_versions()}
+    joblib.dump({"model": model, "metadata": metadata}, path)
+    return path
+
+
+def load(path: Path) -> SavedModel:
+    """Load a saved model, refusing one written by another scikit-learn version."""
+    payload = joblib.load(path)
+    saved = payload["metadata"]["versions"]["scikit-learn"]
+    if saved != sklearn.__version__:
+        raise IncompatibleModel(
+            f"{path} was saved with scikit-learn {saved}, this environment has "
+            f"{sklearn.__version__}: retrain it (SEGMENTS_RETRAIN=always) or install "
+            f"scikit-learn=={saved}"
+        )
+    return SavedModel(payload["model"], payload["metadata"], path)
+
+
+def latest(models_dir: Path, kind: str, as_of_date: date) -> Path | None:
+    """The newest model of a kind trained for a date on or before `as_of_date`.
+
+    Versions start with the training date (`YYYY-MM-DD-...`), so they sort by it."""
+    folder = models_dir / kind
+    if not folder.is_dir():
+        return None
+    candidates = sorted(p for p in folder.glob("*.joblib") if p.stem[:10] <= as_of_date.isoformat())
+    return candidates[-1] if candidates else None
