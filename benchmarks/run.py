@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from demo_data.model_scores import model_scores
 from demo_data.score import identity_scores
 from pipeline import settings as config
 from pipeline.airflow_runner import run_dag
@@ -46,6 +47,7 @@ DBT_GROUPS = (  # (stage name, path prefix of the node's file in the dbt project
     ("dbt:staging", "models/staging/"),
     ("dbt:identity", "models/intermediate/identity/"),
     ("dbt:identity", "models/marts/identity/"),
+    ("dbt:marts", "models/intermediate/features/"),
     ("dbt:marts", "models/marts/"),
 )
 
@@ -127,6 +129,7 @@ def run(scale: int, as_of: str) -> dict:
         "peak_rss_mb": max([_children_peak_mb(), *(s["peak_rss_mb"] or 0 for s in stages)]),
         "stages": stages,
         "identity": identity,
+        "models": asdict(model_scores(settings.warehouse_path, settings.truth_dir)),
         "peers": [],
     }
 
@@ -152,6 +155,14 @@ def render(results: dict) -> str:
         f"{identity['precision']:.4f}, recall {identity['recall']:.4f} over linked identifiers "
         f"({identity['recall_all']:.4f} over all planted), "
         f"{identity['persons_found']:,} persons found for {identity['persons_true']:,} true"
+    )
+    models = results["models"]
+    footer += (
+        f"\nmodels against the demo truth: segments vs personas adjusted Rand index "
+        f"{models['segments_ari']:.3f}; purchase ROC-AUC {models['purchase_auc']:.3f} "
+        f"(true probabilities {models['purchase_auc_truth']:.3f}); 12-month value MAE "
+        f"{models['value_mae']:.0f} (true expectation {models['value_mae_truth']:.0f}), "
+        f"total {models['value_total_error']:+.1%}, Spearman {models['value_spearman']:.3f}"
     )
     table = format_table(rows, ("stage", "seconds", "rows", "rows/s", "peak MiB"))
     return f"{title}\n{table}\n{footer}"

@@ -84,6 +84,13 @@ def scoring_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([frame[columns], order_rates(frame)], axis=1)
 
 
+def observed(X: pd.DataFrame) -> pd.DataFrame:
+    """The columns with at least one value: a warehouse fed by the shop alone has no email or
+    web features, and a column that is all missing teaches nothing (and trips the binning of
+    scikit-learn's gradient boosting)."""
+    return X.loc[:, X.notna().any()]
+
+
 def snapshot_pair(
     con: duckdb.DuckDBPyConnection, before: date, after: date
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -31,7 +31,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from ml import registry
-from ml.features import read_features, scoring_matrix, snapshot_pair
+from ml.features import observed, read_features, scoring_matrix, snapshot_pair
 from ml.segmentation import SegmentModel, is_identified
 from ml.warehouse import log_model_run, write_tables
 
@@ -115,6 +115,7 @@ def fit_best(X: pd.DataFrame, y: np.ndarray, random_state: int) -> FittedClassif
     """Compare the candidates by out-of-fold ROC-AUC on a sample; refit the better one."""
     if len(np.unique(y)) < 2:
         raise ValueError("the label has one class only: nothing to learn")
+    X = observed(X)
     rng = np.random.default_rng(random_state)
     pick = rng.choice(len(X), size=min(SELECTION_SAMPLE, len(X)), replace=False)
     Xs, ys = X.iloc[pick], y[pick]
@@ -137,47 +138,33 @@ def deciles(p: np.ndarray) -> np.ndarray:
     return np.minimum(10, 1 + ((rank - 1) * 10 // max(len(p), 1))).astype("int32")
 
 
-def _segmentation_model(models_dir: Path, as_of_date: date) -> SegmentModel | None:
-    """The segmentation model this run scored with (the segments job runs first)."""
-    path = registry.latest(models_dir, "segmentation", as_of_date)
-    if path is None:
-        log.warning("no segmentation model: purchase scores without segment inputs")
-        return None
-    return registry.load(path).model
-
-
-def run_propensity(
-    warehouse_path: Path, models_dir: Path, as_of_date: date, random_state: int, schema: str
-) -> dict:
-    """Train both scores on their time splits, score T, write `<schema>.propensity_scores`."""
+def train(
+    con: duckdb.DuckDBPyConnection,
+    as_of_date: date,
+    segments: registry.SavedModel | None,
+    random_state: int,
+) -> tuple[dict[str, FittedClassifier], dict]:
+    """Fit the purchase and churn models on their time splits; the models and metadata."""
     purchase_cutoff = as_of_date - timedelta(days=PURCHASE_DAYS)
     churn_cutoff = as_of_date - timedelta(days=CHURN_DAYS)
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
-        early, late = snapshot_pair(con, purchase_cutoff, as_of_date)
-        year_ago, year_later = snapshot_pair(con, churn_cutoff, as_of_date)
-        today = read_features(con, as_of_date)
+    early, late = snapshot_pair(con, purchase_cutoff, as_of_date)
+    year_ago, year_later = snapshot_pair(con, churn_cutoff, as_of_date)
+    segment_model = segments.model if segments else None
 
-    segments = _segmentation_model(models_dir, as_of_date)
     bought = (late["frequency"].to_numpy(float) > early["frequency"].to_numpy(float)).astype(int)
-    purchase = fit_best(with_segments(scoring_matrix(early), early, segments), bought, random_state)
+    X = with_segments(scoring_matrix(early), early, segment_model)
+    purchase = fit_best(X, bought, random_state)
     buyers = year_ago["frequency"].to_numpy(float) > 0
     stayed = (
         year_later["frequency"].to_numpy(float)[buyers]
         > year_ago["frequency"].to_numpy(float)[buyers]
     )
-    churn = fit_best(
-        scoring_matrix(year_ago[buyers].reset_index(drop=True)), (~stayed).astype(int), random_state
-    )
-
-    X = with_segments(scoring_matrix(today), today, segments)
-    p_purchase = purchase.model.predict_proba(X[purchase.columns])[:, 1]
-    is_buyer = today["frequency"].to_numpy(float) > 0
-    p_churn = np.where(is_buyer, churn.model.predict_proba(X[churn.columns])[:, 1], np.nan)
-
-    model_version = f"{as_of_date.isoformat()}-{purchase.name}-{churn.name}"
+    X = scoring_matrix(year_ago[buyers].reset_index(drop=True))
+    churn = fit_best(X, (~stayed).astype(int), random_state)
     metadata = {
-        "model_version": model_version,
+        "model_version": f"{as_of_date.isoformat()}-{purchase.name}-{churn.name}",
         "as_of_date": as_of_date.isoformat(),
+        "segmentation_version": segments.metadata["model_version"] if segments else None,
         "data_window": {
             "purchase": {
                 "features_as_of": purchase_cutoff.isoformat(),
@@ -189,27 +176,63 @@ def run_propensity(
             },
         },
         "features": purchase.columns,
-        "rows_scored": len(today),
         "purchase_30d": purchase.metrics,
         "churn_365d": churn.metrics,
     }
-    registry.save(models_dir, KIND, model_version, {"purchase": purchase, "churn": churn}, metadata)
+    return {"purchase": purchase, "churn": churn}, metadata
+
+
+def run_propensity(
+    warehouse_path: Path,
+    models_dir: Path,
+    as_of_date: date,
+    random_state: int,
+    schema: str,
+    retrain: str = "auto",
+    retrain_days: int = 7,
+) -> dict:
+    """Score everyone as of T with the saved models, or with new ones when a retrain is due
+    (as for segments) or the segments they take as inputs changed; write
+    `<schema>.propensity_scores` and log the run."""
+    segments_path = registry.latest(models_dir, "segmentation", as_of_date)
+    segments = registry.load(segments_path) if segments_path else None
+    if segments is None:
+        log.warning("no segmentation model: purchase scores without segment inputs")
+    saved, reason = registry.reusable(models_dir, KIND, as_of_date, retrain, retrain_days)
+    current_segments = segments.metadata["model_version"] if segments else None
+    if saved is not None and saved.metadata["segmentation_version"] != current_segments:
+        saved, reason = None, "segments retrained"
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        if saved is None:
+            log.info("training propensity models (%s)", reason)
+            models, metadata = train(con, as_of_date, segments, random_state)
+            registry.save(models_dir, KIND, metadata["model_version"], models, metadata)
+        else:
+            log.info("scoring with %s (%s)", saved.path.name, reason)
+            models, metadata = saved.model, saved.metadata
+        today = read_features(con, as_of_date)
+
+    purchase, churn = models["purchase"], models["churn"]
+    X = with_segments(scoring_matrix(today), today, segments.model if segments else None)
+    p_purchase = purchase.model.predict_proba(X[purchase.columns])[:, 1]
+    is_buyer = today["frequency"].to_numpy(float) > 0
+    p_churn = np.where(is_buyer, churn.model.predict_proba(X[churn.columns])[:, 1], np.nan)
     scores = pd.DataFrame(
         {
             "person_id": today["person_id"],
             "p_purchase_30d": p_purchase,
             "decile": deciles(p_purchase),
             "p_churn": p_churn,
-            "model_version": model_version,
+            "model_version": metadata["model_version"],
             "as_of_date": as_of_date,
         }
     )
     write_tables(warehouse_path, schema, {"propensity_scores": scores})
-    log_model_run(
-        warehouse_path,
-        model_version,
-        KIND,
-        as_of_date,
-        metadata | {"versions": registry.library_versions()},
-    )
-    return metadata
+    run = metadata | {
+        "retrained": saved is None,
+        "reason": reason,
+        "rows_scored": len(today),
+        "versions": registry.library_versions(),
+    }
+    log_model_run(warehouse_path, metadata["model_version"], KIND, as_of_date, run)
+    return run

@@ -70,3 +70,31 @@ def latest(models_dir: Path, kind: str, as_of_date: date) -> Path | None:
         return None
     candidates = sorted(p for p in folder.glob("*.joblib") if p.stem[:10] <= as_of_date.isoformat())
     return candidates[-1] if candidates else None
+
+
+def reusable(
+    models_dir: Path, kind: str, as_of_date: date, retrain: str, retrain_days: int
+) -> tuple[SavedModel | None, str]:
+    """The saved model a run should score with, or None and why a new one is trained.
+
+    retrain: "auto" reuses a model younger than retrain_days (a weekly retrain between daily
+    runs), "always" never reuses, "never" always does (and fails without a usable model)."""
+    if retrain not in ("auto", "always", "never"):
+        raise ValueError(f"retrain must be auto, always or never, not {retrain!r}")
+    if retrain == "always":
+        return None, "retraining forced"
+    path = latest(models_dir, kind, as_of_date)
+    if path is None:
+        if retrain == "never":
+            raise FileNotFoundError(f"no saved {kind} model in {models_dir} and retrain=never")
+        return None, "no saved model"
+    try:
+        saved = load(path)
+    except IncompatibleModel:
+        if retrain == "never":
+            raise
+        return None, "saved model from another scikit-learn"
+    age = (as_of_date - date.fromisoformat(saved.metadata["as_of_date"])).days
+    if retrain == "auto" and age >= retrain_days:
+        return None, f"model is {age} days old"
+    return saved, f"model is {age} days old"

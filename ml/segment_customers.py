@@ -57,30 +57,6 @@ class SegmentationResult:
     max_psi: float
 
 
-def _reuse(
-    config: SegmentationConfig, models_dir: Path, as_of_date: date
-) -> tuple[registry.SavedModel | None, str]:
-    """The saved model to score with, or None and why a new one is trained."""
-    if config.retrain == "always":
-        return None, "retraining forced"
-    path = registry.latest(models_dir, KIND, as_of_date)
-    if path is None:
-        return None, "no saved model"
-    try:
-        saved = registry.load(path)
-    except registry.IncompatibleModel as error:
-        if config.retrain == "never":
-            raise
-        log.warning("%s; retraining", error)
-        return None, "saved model from another scikit-learn"
-    if config.retrain == "never":
-        return saved, "retraining disabled"
-    age = (as_of_date - date.fromisoformat(saved.metadata["as_of_date"])).days
-    if age >= config.retrain_days:
-        return None, f"model is {age} days old"
-    return saved, f"model is {age} days old"
-
-
 def run_segmentation(
     warehouse_path: Path,
     models_dir: Path,
@@ -93,7 +69,9 @@ def run_segmentation(
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         features = read_features(con, as_of_date)
     known = features[is_identified(features)].reset_index(drop=True)
-    saved, reason = _reuse(config, models_dir, as_of_date)
+    saved, reason = registry.reusable(
+        models_dir, KIND, as_of_date, config.retrain, config.retrain_days
+    )
 
     psi: dict[str, float] = {}
     if saved is not None:

@@ -27,7 +27,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import KFold, cross_val_predict
 
 from ml import registry
-from ml.features import read_features, scoring_matrix, snapshot_pair
+from ml.features import observed, read_features, scoring_matrix, snapshot_pair
 from ml.propensity import deciles
 from ml.warehouse import log_model_run, write_tables
 
@@ -60,17 +60,15 @@ def regression_metrics(y: np.ndarray, predicted: np.ndarray) -> dict:
     }
 
 
-def run_value(
-    warehouse_path: Path, models_dir: Path, as_of_date: date, random_state: int, schema: str
-) -> dict:
-    """Train on the year before T, predict the year after it, write `<schema>.customer_value`."""
+def train(
+    con: duckdb.DuckDBPyConnection, as_of_date: date, random_state: int
+) -> tuple[HistGradientBoostingRegressor, dict]:
+    """Fit on the year before the date: features as of T-365, net spend up to T."""
     cutoff = as_of_date - timedelta(days=HORIZON_DAYS)
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
-        then, now = snapshot_pair(con, cutoff, as_of_date)
-        today = read_features(con, as_of_date)
+    then, now = snapshot_pair(con, cutoff, as_of_date)
     spend = np.maximum(now["monetary"].to_numpy(float) - then["monetary"].to_numpy(float), 0.0)
     spend = np.nan_to_num(spend)
-    X = scoring_matrix(then)
+    X = observed(scoring_matrix(then))
 
     rng = np.random.default_rng(random_state)
     pick = rng.choice(len(X), size=min(SELECTION_SAMPLE, len(X)), replace=False)
@@ -88,11 +86,8 @@ def run_value(
     )
     fit_rows = rng.choice(len(X), size=min(FIT_SAMPLE, len(X)), replace=False)
     model = clone(regressor(random_state)).fit(X.iloc[fit_rows], spend[fit_rows])
-    predicted = np.maximum(model.predict(scoring_matrix(today)[X.columns]), 0.0)
-
-    model_version = f"{as_of_date.isoformat()}-gbm"
     metadata = {
-        "model_version": model_version,
+        "model_version": f"{as_of_date.isoformat()}-gbm",
         "as_of_date": as_of_date.isoformat(),
         "method": METHOD,
         "data_window": {
@@ -102,25 +97,48 @@ def run_value(
         "features": list(X.columns),
         "metrics": metrics,
         "training_rows": len(X),
-        "rows_scored": len(today),
     }
-    registry.save(models_dir, KIND, model_version, model, metadata)
+    return model, metadata
+
+
+def run_value(
+    warehouse_path: Path,
+    models_dir: Path,
+    as_of_date: date,
+    random_state: int,
+    schema: str,
+    retrain: str = "auto",
+    retrain_days: int = 7,
+) -> dict:
+    """Predict everyone's next 12 months with the saved model, or a new one when a retrain
+    is due; write `<schema>.customer_value` and log the run."""
+    saved, reason = registry.reusable(models_dir, KIND, as_of_date, retrain, retrain_days)
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        if saved is None:
+            log.info("training the value model (%s)", reason)
+            model, metadata = train(con, as_of_date, random_state)
+            registry.save(models_dir, KIND, metadata["model_version"], model, metadata)
+        else:
+            log.info("scoring with %s (%s)", saved.path.name, reason)
+            model, metadata = saved.model, saved.metadata
+        today = read_features(con, as_of_date)
+    predicted = np.maximum(model.predict(scoring_matrix(today)[metadata["features"]]), 0.0)
     table = pd.DataFrame(
         {
             "person_id": today["person_id"],
             "predicted_value_12m": np.round(predicted, 2),
             "value_decile": deciles(predicted),
             "method": "gradient_boosting",
-            "model_version": model_version,
+            "model_version": metadata["model_version"],
             "as_of_date": as_of_date,
         }
     )
     write_tables(warehouse_path, schema, {"customer_value": table})
-    log_model_run(
-        warehouse_path,
-        model_version,
-        KIND,
-        as_of_date,
-        metadata | {"versions": registry.library_versions()},
-    )
-    return metadata
+    run = metadata | {
+        "retrained": saved is None,
+        "reason": reason,
+        "rows_scored": len(today),
+        "versions": registry.library_versions(),
+    }
+    log_model_run(warehouse_path, metadata["model_version"], KIND, as_of_date, run)
+    return run

@@ -154,6 +154,8 @@ def score_propensity(run_id: str, as_of_date: date) -> dict[str, float]:
             as_of_date,
             settings.random_state,
             schema=CANDIDATE,
+            retrain=settings.segments_retrain,
+            retrain_days=settings.segments_retrain_days,
         )
         stage.rows = metadata["rows_scored"]
     return {
@@ -175,6 +177,8 @@ def predict_value(run_id: str, as_of_date: date) -> dict[str, float]:
             as_of_date,
             settings.random_state,
             schema=CANDIDATE,
+            retrain=settings.segments_retrain,
+            retrain_days=settings.segments_retrain_days,
         )
         stage.rows = metadata["rows_scored"]
     return metadata["metrics"]["cross_validated"]

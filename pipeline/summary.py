@@ -48,6 +48,30 @@ def render(warehouse_path: Path, data_docs: Path | None = None) -> str:
                 """
             ).fetchall()
             out += ["", "Segments", format_table(segments, ("id", "segment", "people", "share"))]
+        if ("segments", "segment_profiles") in tables:
+            traits = con.execute(
+                """
+                select segment_name, string_agg(
+                    feature || ' ' || case
+                        when kind = 'numeric'
+                            then format('{:.3g} vs {:.3g}', median, overall_median)
+                        else format(
+                            '{} {:.0f}% vs {:.0f}%', top_value, 100 * top_share,
+                            100 * overall_top_share
+                        )
+                    end, '; ' order by rank)
+                from segments.segment_profiles
+                where distinguishing and rank <= 3
+                group by segment_name order by segment_name
+                """
+            ).fetchall()
+            out += [
+                "",
+                "What sets each segment apart (median in segment vs everyone; top 3)",
+                format_table(traits, ("segment", "traits")),
+            ]
+        if ("segments", "model_runs") in tables:
+            out += ["", "Models", format_table(_model_lines(con), ("model", "version", "measured"))]
 
         if ("marts", "identity_graph_health") in tables:
             health = con.execute(
@@ -119,3 +143,39 @@ def render(warehouse_path: Path, data_docs: Path | None = None) -> str:
             ).fetchall()
             out += ["", "Stages", format_table(stages, ("stage", "seconds", "rows", "peak MiB"))]
     return "\n".join(out)
+
+
+def _model_lines(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """The latest run of each model kind and the figures it measured on itself."""
+    import json
+
+    rows = con.execute(
+        """
+        select kind, model_version, metrics from segments.model_runs
+        qualify row_number() over (partition by kind order by as_of_date desc, trained_at desc) = 1
+        order by kind
+        """
+    ).fetchall()
+    lines = []
+    for kind, version, raw in rows:
+        metrics = json.loads(raw)
+        if kind == "segmentation":
+            figure = (
+                f"k={metrics['k']} ({'retrained: ' if metrics['retrained'] else 'reused: '}"
+                f"{metrics['reason']}); max PSI {metrics['max_psi'] or 0:.3f}; "
+                f"ARI vs last run {metrics['ari_vs_last_run']}"
+            )
+        elif kind == "propensity":
+            purchase, churn = metrics["purchase_30d"], metrics["churn_365d"]
+            figure = (
+                f"purchase 30d: {purchase['kept']} ROC-AUC {purchase['roc_auc']:.3f}, "
+                f"top-decile lift {purchase['lift_by_decile'][0]:.1f}; churn: {churn['kept']} "
+                f"ROC-AUC {churn['roc_auc']:.3f} (cross-validated)"
+            )
+        else:
+            cv, naive = metrics["metrics"]["cross_validated"], metrics["metrics"]["naive_last_year"]
+            figure = (
+                f"12-month value: MAE {cv['mae']:.0f} (naive {naive['mae']:.0f}, cross-validated)"
+            )
+        lines.append((kind, version, figure))
+    return lines

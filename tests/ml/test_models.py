@@ -15,13 +15,16 @@ from datetime import timedelta
 
 import duckdb
 import joblib
+import pandas as pd
 import pytest
 
 from demo_data.model_scores import model_scores
 from expectations.outputs import CANDIDATE
 from extract_load.sources import SOURCES
 from ml import registry
+from ml.propensity import run_propensity
 from ml.segment_customers import SegmentationConfig, run_segmentation
+from ml.value import run_value
 from pipeline import settings as config
 from pipeline import stages
 from tests.conftest import AS_OF, configure
@@ -141,7 +144,7 @@ def test_value_predicts_next_year(built, scores, capsys):
 
 
 def test_rerun_reuses_the_model_and_keeps_everyone_in_place(built, tmp_path):
-    """Publishing, then scoring the same date again with the saved model: same segments."""
+    """Publishing, then scoring the same date again with the saved models: same outputs."""
     warehouse = tmp_path / "wh.duckdb"
     shutil.copy(built.warehouse_path, warehouse)
     with duckdb.connect(str(warehouse)) as con:
@@ -154,6 +157,16 @@ def test_rerun_reuses_the_model_and_keeps_everyone_in_place(built, tmp_path):
     )
     assert not result.retrained
     assert result.ari_vs_last_run == 1.0 and result.max_psi == 0.0
+    assert not run_propensity(warehouse, built.models_dir, AS_OF, 0, schema="again")["retrained"]
+    assert not run_value(warehouse, built.models_dir, AS_OF, 0, schema="again")["retrained"]
+    again = replace(built, warehouse_path=warehouse)
+    for table, key in (
+        ("propensity_scores", "p_purchase_30d"),
+        ("customer_value", "predicted_value_12m"),
+    ):
+        first = _query(again, f"select person_id, {key} from {CANDIDATE}.{table} order by 1")
+        second = _query(again, f"select person_id, {key} from again.{table} order by 1")
+        pd.testing.assert_frame_equal(first, second)
 
 
 def test_drift_triggers_a_retrain(built, tmp_path):
