@@ -92,10 +92,12 @@ def observed(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def snapshot_pair(
-    con: duckdb.DuckDBPyConnection, before: date, after: date
+    con: duckdb.DuckDBPyConnection, before: date, after: date, later: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Features as of `before` and the same people's features as of `after` (aligned rows):
-    what a label between the two dates is computed from."""
+    """Features as of `before`, and the `later` columns of the same people as of `after`
+    (aligned rows): what a label between the two dates is computed from."""
     early = read_features(con, before)
-    late = read_features(con, after).set_index("person_id").reindex(early["person_id"])
+    columns = ", ".join(["person_id", *later])
+    late = con.execute(f"select {columns} from {FEATURES_TABLE} where as_of_date = ?", [after]).df()
+    late = late.set_index("person_id").reindex(early["person_id"]).astype("float64")
     return early, late.reset_index()

@@ -147,8 +147,8 @@ def train(
     """Fit the purchase and churn models on their time splits; the models and metadata."""
     purchase_cutoff = as_of_date - timedelta(days=PURCHASE_DAYS)
     churn_cutoff = as_of_date - timedelta(days=CHURN_DAYS)
-    early, late = snapshot_pair(con, purchase_cutoff, as_of_date)
-    year_ago, year_later = snapshot_pair(con, churn_cutoff, as_of_date)
+    early, late = snapshot_pair(con, purchase_cutoff, as_of_date, ["frequency"])
+    year_ago, year_later = snapshot_pair(con, churn_cutoff, as_of_date, ["frequency"])
     segment_model = segments.model if segments else None
 
     bought = (late["frequency"].to_numpy(float) > early["frequency"].to_numpy(float)).astype(int)

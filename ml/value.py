@@ -65,7 +65,7 @@ def train(
 ) -> tuple[HistGradientBoostingRegressor, dict]:
     """Fit on the year before the date: features as of T-365, net spend up to T."""
     cutoff = as_of_date - timedelta(days=HORIZON_DAYS)
-    then, now = snapshot_pair(con, cutoff, as_of_date)
+    then, now = snapshot_pair(con, cutoff, as_of_date, ["monetary"])
     spend = np.maximum(now["monetary"].to_numpy(float) - then["monetary"].to_numpy(float), 0.0)
     spend = np.nan_to_num(spend)
     X = observed(scoring_matrix(then))
