@@ -70,6 +70,11 @@ def test_every_person_has_exactly_one_segment(pipeline_run):
     # One name per segment id, and no two ids share a name.
     assert (segments.groupby("segment_id")["segment_name"].nunique() == 1).all()
     assert segments.drop_duplicates("segment_id")["segment_name"].is_unique
+    # Every model output is published, and the memberships are kept in the history.
+    for table in ("propensity_scores", "customer_value", "segment_profiles"):
+        assert _query(settings, f"select count(*) as n from segments.{table}").n[0] > 0
+    history = _query(settings, "select * from segments.membership_history")
+    assert len(history) == len(segments) and set(history.as_of_date) == {pd.Timestamp(AS_OF)}
 
 
 def _read_csvs(settings, pattern):
@@ -223,7 +228,11 @@ def test_rerunning_the_date_duplicates_nothing(pipeline_run):
     settings, _ = pipeline_run
     tables = [f"raw.{s.table}" for s in SOURCES] + [
         "marts.customer_rfm",
+        "marts.customer_features",
         "segments.customer_segments",
+        "segments.propensity_scores",
+        "segments.customer_value",
+        "segments.membership_history",
     ]
     before = {t: _query(settings, f"select count(*) as n from {t}").n[0] for t in tables}
     run_dag(settings, AS_OF)
