@@ -33,7 +33,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from ml import registry
 from ml.features import observed, read_features, scoring_matrix, snapshot_pair
 from ml.segmentation import SegmentModel, is_identified
-from ml.warehouse import log_model_run, write_tables
+from ml.warehouse import write_scores
 
 log = logging.getLogger(__name__)
 KIND = "propensity"
@@ -198,18 +198,19 @@ def run_propensity(
     segments = registry.load(segments_path) if segments_path else None
     if segments is None:
         log.warning("no segmentation model: purchase scores without segment inputs")
-    saved, reason = registry.reusable(models_dir, KIND, as_of_date, retrain, retrain_days)
-    current_segments = segments.metadata["model_version"] if segments else None
-    if saved is not None and saved.metadata["segmentation_version"] != current_segments:
-        saved, reason = None, "segments retrained"
+    segments_version = segments.metadata["model_version"] if segments else None
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
-        if saved is None:
-            log.info("training propensity models (%s)", reason)
-            models, metadata = train(con, as_of_date, segments, random_state)
-            registry.save(models_dir, KIND, metadata["model_version"], models, metadata)
-        else:
-            log.info("scoring with %s (%s)", saved.path.name, reason)
-            models, metadata = saved.model, saved.metadata
+        models, metadata, retrained, reason = registry.train_or_reuse(
+            models_dir,
+            KIND,
+            as_of_date,
+            retrain,
+            retrain_days,
+            lambda: train(con, as_of_date, segments, random_state),
+            stale=lambda saved: (
+                "segments retrained" if saved["segmentation_version"] != segments_version else None
+            ),
+        )
         today = read_features(con, as_of_date)
 
     purchase, churn = models["purchase"], models["churn"]
@@ -227,12 +228,5 @@ def run_propensity(
             "as_of_date": as_of_date,
         }
     )
-    write_tables(warehouse_path, schema, {"propensity_scores": scores})
-    run = metadata | {
-        "retrained": saved is None,
-        "reason": reason,
-        "rows_scored": len(today),
-        "versions": registry.library_versions(),
-    }
-    log_model_run(warehouse_path, metadata["model_version"], KIND, as_of_date, run)
-    return run
+    run = metadata | {"retrained": retrained, "reason": reason}
+    return write_scores(warehouse_path, schema, "propensity_scores", scores, KIND, as_of_date, run)

@@ -7,7 +7,9 @@ the recorded version and refuses a mismatch with an error that says what to do.
 
 from __future__ import annotations
 
+import logging
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,6 +19,8 @@ import joblib
 import numpy as np
 import pandas as pd
 import sklearn
+
+log = logging.getLogger(__name__)
 
 
 class IncompatibleModel(RuntimeError):
@@ -98,3 +102,27 @@ def reusable(
     if retrain == "auto" and age >= retrain_days:
         return None, f"model is {age} days old"
     return saved, f"model is {age} days old"
+
+
+def train_or_reuse(
+    models_dir: Path,
+    kind: str,
+    as_of_date: date,
+    retrain: str,
+    retrain_days: int,
+    train: Callable[[], tuple[Any, dict]],
+    stale: Callable[[dict], str | None] = lambda metadata: None,
+) -> tuple[Any, dict, bool, str]:
+    """The model to score with: the saved one when `reusable` (and `stale` finds nothing
+    wrong with its metadata), else a new one from `train`, saved. Returns the model, its
+    metadata, whether it was trained now, and why."""
+    saved, reason = reusable(models_dir, kind, as_of_date, retrain, retrain_days)
+    if saved is not None and (why := stale(saved.metadata)):
+        saved, reason = None, why
+    if saved is not None:
+        log.info("%s: scoring with %s (%s)", kind, saved.path.name, reason)
+        return saved.model, saved.metadata, False, reason
+    log.info("%s: training (%s)", kind, reason)
+    model, metadata = train()
+    save(models_dir, kind, metadata["model_version"], model, metadata)
+    return model, metadata, True, reason

@@ -29,7 +29,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 from ml import registry
 from ml.features import observed, read_features, scoring_matrix, snapshot_pair
 from ml.propensity import deciles
-from ml.warehouse import log_model_run, write_tables
+from ml.warehouse import write_scores
 
 log = logging.getLogger(__name__)
 KIND = "value"
@@ -112,15 +112,15 @@ def run_value(
 ) -> dict:
     """Predict everyone's next 12 months with the saved model, or a new one when a retrain
     is due; write `<schema>.customer_value` and log the run."""
-    saved, reason = registry.reusable(models_dir, KIND, as_of_date, retrain, retrain_days)
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
-        if saved is None:
-            log.info("training the value model (%s)", reason)
-            model, metadata = train(con, as_of_date, random_state)
-            registry.save(models_dir, KIND, metadata["model_version"], model, metadata)
-        else:
-            log.info("scoring with %s (%s)", saved.path.name, reason)
-            model, metadata = saved.model, saved.metadata
+        model, metadata, retrained, reason = registry.train_or_reuse(
+            models_dir,
+            KIND,
+            as_of_date,
+            retrain,
+            retrain_days,
+            lambda: train(con, as_of_date, random_state),
+        )
         today = read_features(con, as_of_date)
     predicted = np.maximum(model.predict(scoring_matrix(today)[metadata["features"]]), 0.0)
     table = pd.DataFrame(
@@ -133,12 +133,5 @@ def run_value(
             "as_of_date": as_of_date,
         }
     )
-    write_tables(warehouse_path, schema, {"customer_value": table})
-    run = metadata | {
-        "retrained": saved is None,
-        "reason": reason,
-        "rows_scored": len(today),
-        "versions": registry.library_versions(),
-    }
-    log_model_run(warehouse_path, metadata["model_version"], KIND, as_of_date, run)
-    return run
+    run = metadata | {"retrained": retrained, "reason": reason}
+    return write_scores(warehouse_path, schema, "customer_value", table, KIND, as_of_date, run)

@@ -67,3 +67,21 @@ def read_table(warehouse_path: Path, table: str) -> pd.DataFrame | None:
             [schema, name],
         ).fetchone()[0]
         return con.execute(f"select * from {table}").df() if found else None
+
+
+def write_scores(
+    warehouse_path: Path,
+    schema: str,
+    table: str,
+    frame: pd.DataFrame,
+    kind: str,
+    as_of_date: date,
+    run: dict,
+) -> dict:
+    """Write a model's per-person output and log the run (its metadata plus how it went)."""
+    from ml.registry import library_versions
+
+    write_tables(warehouse_path, schema, {table: frame})
+    run = run | {"rows_scored": len(frame), "versions": library_versions()}
+    log_model_run(warehouse_path, run["model_version"], kind, as_of_date, run)
+    return run

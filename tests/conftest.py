@@ -42,3 +42,20 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def module_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     with pytest.MonkeyPatch.context() as monkeypatch:
         yield configure(monkeypatch, tmp_path_factory.mktemp("data"))
+
+
+def build_through_models(run_id: str) -> None:
+    """Generate the demo company for the configured settings, load it, build every dbt model
+    and run the three model stages as of AS_OF, as the DAG does (no quality gates, nothing
+    published: the model outputs stay candidates)."""
+    from extract_load.sources import SOURCES
+    from pipeline import stages
+
+    stages.generate_sources(run_id, AS_OF)
+    for source in SOURCES:
+        stages.load_source(run_id, source.table)
+    stages.build_models(run_id, AS_OF, "staging")
+    stages.build_models(run_id, AS_OF, "marts")
+    stages.segment_customers(run_id, AS_OF)
+    stages.score_propensity(run_id, AS_OF)
+    stages.predict_value(run_id, AS_OF)

@@ -20,14 +20,12 @@ import pytest
 
 from demo_data.model_scores import model_scores
 from expectations.outputs import CANDIDATE
-from extract_load.sources import SOURCES
 from ml import registry
 from ml.propensity import run_propensity
 from ml.segment_customers import SegmentationConfig, run_segmentation
 from ml.value import run_value
 from pipeline import settings as config
-from pipeline import stages
-from tests.conftest import AS_OF, configure
+from tests.conftest import AS_OF, build_through_models, configure
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +34,7 @@ def built(tmp_path_factory):
         settings = configure(
             monkeypatch, tmp_path_factory.mktemp("data"), config.DEFAULT_DEMO_CUSTOMERS
         )
-        stages.generate_sources("models", AS_OF)
-        for source in SOURCES:
-            stages.load_source("models", source.table)
-        stages.build_models("models", AS_OF, "staging")
-        stages.build_models("models", AS_OF, "marts")
-        stages.segment_customers("models", AS_OF)
-        stages.score_propensity("models", AS_OF)
-        stages.predict_value("models", AS_OF)
+        build_through_models("models")
         yield settings
 
 

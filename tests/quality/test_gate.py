@@ -11,9 +11,7 @@ import pytest
 
 from expectations.gate import LAYERS, QualityGateFailed, run_gate
 from expectations.outputs import CANDIDATE
-from extract_load.sources import SOURCES
-from pipeline import stages
-from tests.conftest import AS_OF
+from tests.conftest import AS_OF, build_through_models
 
 SEGMENTS = f"{CANDIDATE}.customer_segments"
 
@@ -21,14 +19,7 @@ SEGMENTS = f"{CANDIDATE}.customer_segments"
 @pytest.fixture(scope="module")
 def built(module_settings):
     """A small demo company loaded, built by dbt and segmented (candidate tables written)."""
-    stages.generate_sources("build", AS_OF)
-    for source in SOURCES:
-        stages.load_source("build", source.table)
-    stages.build_models("build", AS_OF, "staging")
-    stages.build_models("build", AS_OF, "marts")
-    stages.segment_customers("build", AS_OF)
-    stages.score_propensity("build", AS_OF)
-    stages.predict_value("build", AS_OF)
+    build_through_models("build")
     return module_settings
 
 
