@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: setup run test bench lint summary docs clean postgres
+.PHONY: setup run test bench lint summary docs clean postgres airflow dag-parse
 
 # uv lives in its own small venv so that `uv sync` never removes it from the project's.
 $(UV):
@@ -43,6 +43,16 @@ lint: setup
 ## shop-database source and its tests; prints its DSN
 postgres:
 	scripts/start_postgres.sh
+
+## airflow: a local Airflow (`airflow standalone`) with its UI on http://localhost:8080
+## (PORT=8081 moves it) on the project's DAGs; connections and variables from
+## AIRFLOW_CONN_* / AIRFLOW_VAR_* in the environment; Ctrl-C stops it
+airflow: setup
+	$(BIN)/segments airflow $(if $(PORT),--port $(PORT))
+
+## dag-parse: how long Airflow takes to parse each DAG file (median of fresh processes)
+dag-parse: setup
+	$(BIN)/python -m benchmarks.dag_parse
 
 summary: setup
 	$(BIN)/segments summary

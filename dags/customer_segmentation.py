@@ -4,6 +4,7 @@ Each task calls one function of `pipeline.stages`; nothing heavy is imported at 
 The run's as-of date is the end of its data interval: facts strictly before it count.
 Re-running a date rebuilds the same tables (loads skip files already loaded; marts and
 segments are replaced), and one run writes the warehouse at a time (`max_active_runs=1`).
+A task that fails for good is reported by `pipeline.alerts` (log; webhook if configured).
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import chain, dag, get_current_context, task
 
 from extract_load.sources import SOURCES
+from pipeline.alerts import notify_failure
 
 DEFAULT_ARGS = {
     "owner": "data-engineering",
     "retries": 2,
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
+    # Which task failed and why: logged, and POSTed to SEGMENTS_ALERT_WEBHOOK when set.
+    "on_failure_callback": notify_failure,
 }
 
 

@@ -1,13 +1,17 @@
-"""Run the pipeline DAG through real Airflow (`airflow dags test`), no scheduler needed.
+"""Run the pipeline DAG through real Airflow (`airflow dags test`), or a local Airflow with its UI.
 
 `make run`, the end-to-end tests and the benchmark all come through here, so they exercise
-the same DAG, the same tasks and the same code paths a scheduled run does.
+the same DAG, the same tasks and the same code paths a scheduled run does. `make airflow`
+starts `airflow standalone` with the same configuration (`airflow_env`), so the UI shows the
+runs `make run` made and runs the DAG the tests run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import subprocess
 import sys
 from datetime import date
@@ -18,6 +22,8 @@ from pipeline.settings import PROJECT_ROOT, Settings
 log = logging.getLogger(__name__)
 
 DAG_ID = "customer_segmentation"
+UI_PORT = 8080  # Airflow's default; `make airflow PORT=...` moves it
+STOP_GRACE_S = 60  # how long `make airflow` waits on Ctrl-C for running tasks to finish
 
 
 class DagRunFailed(RuntimeError):
@@ -25,10 +31,18 @@ class DagRunFailed(RuntimeError):
 
 
 def airflow_env(settings: Settings) -> dict[str, str]:
-    """Airflow's configuration for a local run: our DAG folder, a home under the data folder."""
+    """Airflow's configuration for a local run: our DAG folder, a home under the data folder.
+
+    The caller's environment passes through, so connections and variables set as
+    `AIRFLOW_CONN_*` / `AIRFLOW_VAR_*` reach Airflow (its environment-variable secrets
+    backend reads them first). The environment's own `bin` leads PATH: `airflow standalone`
+    starts its components as `airflow` from PATH.
+    """
+    bin_dir = str(Path(sys.executable).parent)
     return {
         **os.environ,
         **settings.as_env(),
+        "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
         "AIRFLOW_HOME": str(settings.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -62,3 +76,56 @@ def run_dag(settings: Settings, as_of: date) -> Path:
     if _airflow(settings, ["dags", "test", DAG_ID, as_of.isoformat()], log_file) != 0:
         raise DagRunFailed(f"DAG {DAG_ID} failed for {as_of}; see {log_file}")
     return log_file
+
+
+def ui_env(settings: Settings, port: int = UI_PORT) -> dict[str, str]:
+    """`airflow_env` plus the web UI's address: local only unless AIRFLOW__API__HOST says so.
+
+    `[api] base_url` also makes the links in failure alerts and the execution API's address
+    (tasks report to it) follow the port.
+    """
+    return airflow_env(settings) | {
+        "AIRFLOW__API__HOST": os.environ.get("AIRFLOW__API__HOST", "127.0.0.1"),
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
+    }
+
+
+def serve(settings: Settings, port: int = UI_PORT) -> int:
+    """Run `airflow standalone` (scheduler, DAG processor, triggerer, API server and UI) until
+    Ctrl-C; return its exit status. It migrates the metadata database itself and, on the first
+    start, prints the `admin` password (kept in AIRFLOW_HOME).
+
+    Standalone runs in its own process group and gets exactly one SIGINT on Ctrl-C: when the
+    terminal's SIGINT also reached its components, the scheduler hung in shutdown and left
+    the LocalExecutor's workers behind. Whatever is still alive after a grace period (or after
+    standalone exits) is ended with its group.
+    """
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    airflow = Path(sys.executable).with_name("airflow")
+    log.info(
+        "Airflow UI on http://localhost:%s (home %s, DAGs %s)",
+        port,
+        settings.airflow_home,
+        PROJECT_ROOT / "dags",
+    )
+    process = subprocess.Popen(
+        [str(airflow), "standalone"], env=ui_env(settings, port), start_new_session=True
+    )
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        log.info("stopping Airflow (up to %s s; Ctrl-C again to kill it now)", STOP_GRACE_S)
+        process.send_signal(signal.SIGINT)
+        try:
+            return process.wait(timeout=STOP_GRACE_S)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            _signal_group(process.pid, signal.SIGKILL)
+            return process.wait()
+    finally:
+        _signal_group(process.pid, signal.SIGTERM)  # stragglers: executor workers
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)

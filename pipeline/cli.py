@@ -4,6 +4,7 @@ segments run [--date YYYY-MM-DD]   run the pipeline DAG through Airflow, then su
 segments generate [--customers N]  write demo sources into the landing zone
 segments summary                   what the warehouse holds now
 segments docs [--serve]            build dbt's documentation site (and serve it on :8080)
+segments airflow [--port 8080]     a local Airflow (standalone) with its UI on the project's DAGs
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("summary", help="print what the warehouse holds")
     docs = commands.add_parser("docs", help="build dbt's documentation site for the warehouse")
     docs.add_argument("--serve", action="store_true", help="then serve it on localhost:8080")
+    ui = commands.add_parser("airflow", help="start a local Airflow with its UI on our DAGs")
+    ui.add_argument("--port", type=int, default=8080, help="the UI's port (default 8080)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = config.load()
@@ -59,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
             f"wrote {counts.customers} customers, {counts.orders} orders to {settings.landing_dir}"
         )
         return 0
+
+    if args.command == "airflow":
+        from pipeline.airflow_runner import serve
+
+        return serve(settings, port=args.port)
 
     if args.command == "docs":
         from pipeline.dbt_runner import build_docs, serve_docs

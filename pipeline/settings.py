@@ -44,10 +44,14 @@ class Settings:
     # A gated table's row count may move this share from the last passed run's (0.5: half
     # to one and a half times); beyond it the gate fails (a doubled load, a lost join).
     quality_volume_tolerance: float
+    # A failed task POSTs a small JSON here (Slack-style `text` included); unset: log only.
+    alert_webhook: str | None
 
     def as_env(self) -> dict[str, str]:
         """The variables that reproduce these settings in a child process (Airflow, dbt)."""
         env = {"SEGMENTS_SHOP_DSN": self.shop_dsn} if self.shop_dsn else {}
+        if self.alert_webhook:
+            env["SEGMENTS_ALERT_WEBHOOK"] = self.alert_webhook
         return env | {
             "SEGMENTS_DATA_DIR": str(self.data_dir),
             "SEGMENTS_LANDING_DIR": str(self.landing_dir),
@@ -105,4 +109,5 @@ def load() -> Settings:
         random_state=int(os.environ.get("SEGMENTS_RANDOM_STATE", "0")),
         shop_dsn=os.environ.get("SEGMENTS_SHOP_DSN") or None,
         quality_volume_tolerance=float(os.environ.get("SEGMENTS_QUALITY_VOLUME_TOLERANCE", "0.5")),
+        alert_webhook=os.environ.get("SEGMENTS_ALERT_WEBHOOK") or None,
     )
