@@ -73,14 +73,17 @@ def run_segmentation(
         models_dir, KIND, as_of_date, config.retrain, config.retrain_days
     )
 
-    psi: dict[str, float] = {}
+    psi: dict[str, float] | None = None  # against the data of the model in use until now
     if saved is not None:
         model: SegmentModel = saved.model
         psi = stability.population_stability(
             saved.metadata["reference"], model.pipeline[:1].transform(known)
         )
         if max(psi.values(), default=0.0) > config.drift_threshold and config.retrain != "never":
-            saved, reason = None, f"drift: PSI {max(psi.values()):.2f}"
+            drifted = ", ".join(
+                name for name, value in psi.items() if value > config.drift_threshold
+            )
+            saved, reason = None, f"drift: PSI {max(psi.values()):.2f} ({drifted})"
     if saved is None:
         log.info("training a new segmentation model (%s)", reason)
         choice = choose_k(known, config.algorithm, config.k_min, config.k_max, config.random_state)
@@ -101,6 +104,10 @@ def run_segmentation(
             "rows": len(known),
             "reference": stability.reference_bins(traits),
         }
+        if psi is None:
+            # No earlier model: against its own training data every PSI is 0, recorded so
+            # that a re-run reusing this model writes the same table.
+            psi = stability.population_stability(metadata["reference"], traits)
     else:
         log.info("scoring with %s (%s)", saved.path.name, reason)
         model_version = saved.metadata["model_version"]
@@ -117,7 +124,7 @@ def run_segmentation(
         registry.save(models_dir, KIND, model_version, model, metadata)
 
     segments = _segments_table(features, known, segment, distance, model, model_version, as_of_date)
-    previous = read_table(warehouse_path, "segments.customer_segments")
+    previous = _last_run_before(warehouse_path, as_of_date)
     ari, transitions = (None, pd.DataFrame(columns=["segment_from", "segment_to", "people"]))
     if previous is not None:
         ari, transitions = stability.compare_memberships(
@@ -206,3 +213,17 @@ def _segments_table(
     return table.assign(model_version=model_version, as_of_date=as_of_date).sort_values(
         "person_id", ignore_index=True
     )
+
+
+def _last_run_before(warehouse_path: Path, as_of_date: date) -> pd.DataFrame | None:
+    """The memberships published for the latest date before this one (None on the first):
+    what this run's are compared with. Not simply the published table, so re-running a date
+    compares with the same run as the first time."""
+    previous = read_table(
+        warehouse_path,
+        "segments.membership_history",
+        "as_of_date = (select max(as_of_date) from segments.membership_history "
+        "where as_of_date < ?)",
+        [as_of_date],
+    )
+    return None if previous is None or previous.empty else previous

@@ -57,8 +57,11 @@ def log_model_run(
         )
 
 
-def read_table(warehouse_path: Path, table: str) -> pd.DataFrame | None:
-    """A published table, or None on the first run."""
+def read_table(
+    warehouse_path: Path, table: str, where: str = "true", params: list | None = None
+) -> pd.DataFrame | None:
+    """Rows of a published table (`where` selects them), or None when the table does not
+    exist yet (the first run)."""
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         schema, name = table.split(".")
         found = con.execute(
@@ -66,7 +69,9 @@ def read_table(warehouse_path: Path, table: str) -> pd.DataFrame | None:
             "and table_name = ?",
             [schema, name],
         ).fetchone()[0]
-        return con.execute(f"select * from {table}").df() if found else None
+        if not found:
+            return None
+        return con.execute(f"select * from {table} where {where}", params or []).df()
 
 
 def write_scores(

@@ -135,19 +135,25 @@ def test_value_predicts_next_year(built, scores, capsys):
 
 
 def test_rerun_reuses_the_model_and_keeps_everyone_in_place(built, tmp_path):
-    """Publishing, then scoring the same date again with the saved models: same outputs."""
+    """Scoring the same date again with the saved models: same outputs, and the comparison
+    with the last run (here: yesterday's, identical) finds everyone where they were."""
     warehouse = tmp_path / "wh.duckdb"
     shutil.copy(built.warehouse_path, warehouse)
     with duckdb.connect(str(warehouse)) as con:
+        # Yesterday's run put everyone where they are today.
         con.execute(
-            "create table segments.customer_segments as "
-            f"select * from {CANDIDATE}.customer_segments"
+            "create table segments.membership_history as "
+            f"select * replace (as_of_date - 1 as as_of_date) from {CANDIDATE}.customer_segments"
         )
     result = run_segmentation(
         warehouse, built.models_dir, AS_OF, SegmentationConfig(), schema="again"
     )
     assert not result.retrained
     assert result.ari_vs_last_run == 1.0 and result.max_psi == 0.0
+    moves = _query(
+        replace(built, warehouse_path=warehouse), "select * from again.segment_transitions"
+    )
+    assert (moves.segment_from == moves.segment_to).all() and moves.people.sum() > 0
     assert not run_propensity(warehouse, built.models_dir, AS_OF, 0, schema="again")["retrained"]
     assert not run_value(warehouse, built.models_dir, AS_OF, 0, schema="again")["retrained"]
     again = replace(built, warehouse_path=warehouse)
