@@ -125,7 +125,16 @@ def run_segmentation(
 
     segments = _segments_table(features, known, segment, distance, model, model_version, as_of_date)
     previous = _last_run_before(warehouse_path, as_of_date)
-    ari, transitions = (None, pd.DataFrame(columns=["segment_from", "segment_to", "people"]))
+    ari, transitions = (
+        None,
+        pd.DataFrame(
+            {
+                "segment_from": pd.Series(dtype="str"),
+                "segment_to": pd.Series(dtype="str"),
+                "people": pd.Series(dtype="int64"),
+            }
+        ),
+    )
     if previous is not None:
         ari, transitions = stability.compare_memberships(
             previous[["person_id", "segment_name"]], segments[["person_id", "segment_name"]]
@@ -201,7 +210,7 @@ def _segments_table(
         {
             "person_id": known["person_id"],
             "segment_id": segment.astype("int32"),
-            "segment_name": [model.names[s] for s in segment],
+            "segment_name": pd.Series(segment).map(model.names).to_numpy(),
             "distance": distance,
         }
     )

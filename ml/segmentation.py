@@ -202,8 +202,9 @@ class SegmentModel:
         """Segment id and distance to the segment's centre (scaled units) of every row."""
         X = self.pipeline[:-1].transform(features)
         segment = self.segment_of_cluster[self.pipeline[-1].predict(X)]
-        centres = np.stack([self.centroids[s] for s in segment]) if len(segment) else X
-        return segment, np.linalg.norm(X - centres, axis=1)
+        ids = np.array(sorted(self.centroids))
+        centres = np.stack([self.centroids[i] for i in ids])
+        return segment, np.linalg.norm(X - centres[np.searchsorted(ids, segment)], axis=1)
 
 
 def fit_segments(
