@@ -84,10 +84,11 @@ def run(scale: int, as_of: str) -> dict:
     as_of_date = datetime.fromisoformat(as_of).date()
 
     stages = []
-    from demo_data.generate import generate, has_sources
+    from demo_data.generate import generate, generated_with, generator_record
     from pipeline.stage_metrics import current_peak_rss_mb
 
-    if not has_sources(settings.landing_dir):
+    wanted = generator_record(scale, settings.demo_seed, as_of_date, settings.demo_history_days)
+    if generated_with(settings.landing_dir) != wanted:
         started = time.perf_counter()
         counts = generate(
             settings.landing_dir, scale, settings.demo_seed, as_of_date, settings.demo_history_days
@@ -101,7 +102,7 @@ def run(scale: int, as_of: str) -> dict:
             }
         )
     else:
-        log.info("reusing demo sources in %s", settings.landing_dir)
+        log.info("reusing demo sources in %s (%s)", settings.landing_dir, wanted)
 
     # Every run starts from an empty warehouse so figures compare across runs.
     settings.warehouse_path.unlink(missing_ok=True)

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 CHUNK_PEOPLE = 50_000
 TRUTH_DIR = "_truth"
+# Raise when the same arguments would now write a different company (personas, dirt, truth):
+# sources written by an older generator are then not reused (see `generated_with`).
+GENERATOR_VERSION = 2
 # The CSV files every run writes (the clickstream gets one JSON-lines part per chunk).
 CSV_FILES = {
     "crm__customers": "crm/customers.csv",
@@ -85,6 +88,23 @@ def has_sources(landing_dir: Path) -> bool:
     return any(Path(landing_dir).glob(SOURCES_BY_TABLE["shop__orders"].pattern))
 
 
+def generated_with(landing_dir: Path) -> dict | None:
+    """The generator version and arguments that wrote the landing zone's demo sources, or
+    None when they are not the generator's (or predate this record)."""
+    path = Path(landing_dir) / TRUTH_DIR / "generator.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def generator_record(customers: int, seed: int, end_date: date, history_days: int) -> dict:
+    return {
+        "version": GENERATOR_VERSION,
+        "customers": customers,
+        "seed": seed,
+        "end_date": end_date.isoformat(),
+        "history_days": history_days,
+    }
+
+
 def generate(
     landing_dir: Path,
     customers: int,
@@ -113,6 +133,8 @@ def generate(
     report = run.ledger.report([source.table for source in SOURCES])
     dirt_path = landing_dir / TRUTH_DIR / "dirt.json"
     dirt_path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    record = generator_record(customers, seed, end_date, history_days)
+    (landing_dir / TRUTH_DIR / "generator.json").write_text(json.dumps(record, indent=2) + "\n")
     rows = {source.table: run.rows[source.table] for source in SOURCES}
     log.info(
         "generated %d people, %d source rows in %s", customers, sum(rows.values()), landing_dir
@@ -125,7 +147,7 @@ def _clear(landing_dir: Path) -> None:
     for source in SOURCES:
         for path in landing_dir.glob(source.pattern):
             path.unlink()
-    for name in ("persons.parquet", "identifiers.parquet", "dirt.json"):
+    for name in ("persons.parquet", "identifiers.parquet", "dirt.json", "generator.json"):
         (landing_dir / TRUTH_DIR / name).unlink(missing_ok=True)
 
 

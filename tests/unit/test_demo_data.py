@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from demo_data import geography
-from demo_data.generate import generate, has_sources
+from demo_data.generate import generate, generated_with, generator_record, has_sources
 from demo_data.personas import PERSONAS
 from extract_load.sources import SOURCES, SOURCES_BY_TABLE, Source
 from tests.conftest import AS_OF
@@ -143,6 +143,8 @@ def test_regenerating_replaces_the_files_and_has_sources_sees_orders(tmp_path):
     assert not has_sources(tmp_path)
     generate(tmp_path, 300, seed=1, end_date=AS_OF, progress=False)
     assert has_sources(tmp_path)
+    # What wrote them is recorded, so the benchmark never reuses another generator's files.
+    assert generated_with(tmp_path) == generator_record(300, 1, AS_OF, 730)
     before = _digest(tmp_path)
     generate(tmp_path, 300, seed=1, end_date=AS_OF, progress=False)
     assert _digest(tmp_path) == before
