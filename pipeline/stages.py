@@ -141,14 +141,14 @@ def segment_customers(run_id: str, as_of_date: date) -> dict[str, int]:
     return result.sizes
 
 
-def score_propensity(run_id: str, as_of_date: date) -> dict[str, float]:
-    """Train the purchase and churn models on their time splits and score everyone."""
+def _scores(run_id: str, stage_name: str, job, as_of_date: date) -> dict:
+    """Run a scoring model's job (train when due, score everyone, write its candidate table)
+    under the stage's measurement; returns the run's metadata."""
     from expectations.outputs import CANDIDATE
-    from ml.propensity import run_propensity
 
     settings = config.load()
-    with measure(settings.warehouse_path, run_id, "propensity") as stage:
-        metadata = run_propensity(
+    with measure(settings.warehouse_path, run_id, stage_name) as stage:
+        metadata = job(
             settings.warehouse_path,
             settings.models_dir,
             as_of_date,
@@ -158,6 +158,14 @@ def score_propensity(run_id: str, as_of_date: date) -> dict[str, float]:
             retrain_days=settings.segments_retrain_days,
         )
         stage.rows = metadata["rows_scored"]
+    return metadata
+
+
+def score_propensity(run_id: str, as_of_date: date) -> dict[str, float]:
+    """Train the purchase and churn models on their time splits and score everyone."""
+    from ml.propensity import run_propensity
+
+    metadata = _scores(run_id, "propensity", run_propensity, as_of_date)
     return {
         "purchase_roc_auc": metadata["purchase_30d"]["roc_auc"],
         "churn_roc_auc": metadata["churn_365d"]["roc_auc"],
@@ -166,22 +174,9 @@ def score_propensity(run_id: str, as_of_date: date) -> dict[str, float]:
 
 def predict_value(run_id: str, as_of_date: date) -> dict[str, float]:
     """Train the 12-month value model on the year before the date and predict the next."""
-    from expectations.outputs import CANDIDATE
     from ml.value import run_value
 
-    settings = config.load()
-    with measure(settings.warehouse_path, run_id, "value") as stage:
-        metadata = run_value(
-            settings.warehouse_path,
-            settings.models_dir,
-            as_of_date,
-            settings.random_state,
-            schema=CANDIDATE,
-            retrain=settings.segments_retrain,
-            retrain_days=settings.segments_retrain_days,
-        )
-        stage.rows = metadata["rows_scored"]
-    return metadata["metrics"]["cross_validated"]
+    return _scores(run_id, "value", run_value, as_of_date)["metrics"]["cross_validated"]
 
 
 def publish_outputs(run_id: str) -> list[str]:
