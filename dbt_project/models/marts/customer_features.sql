@@ -74,7 +74,7 @@ known_people as (
             as age_days
     from people
     inner join as_of_dates
-        on people.first_seen_at < cast(as_of_dates.as_of_date as timestamp)
+        on people.first_seen_at < as_of_dates.as_of_at
 
 ),
 
@@ -91,21 +91,9 @@ known_identifiers as (
         ) as bigint) as crm_ids
     from identifiers
     inner join as_of_dates
-        on identifiers.first_seen_at < cast(as_of_dates.as_of_date as timestamp)
+        on identifiers.first_seen_at < as_of_dates.as_of_at
     where identifiers.identifier_type in ('anonymous_id', 'crm_id')
     group by identifiers.person_id, as_of_dates.as_of_date
-
-),
-
-snapshot_dates as (
-
-    select
-        as_of_date,
-        cast(as_of_date as timestamp) as as_of_at,
-        {{ dbt.dateadd(
-            'day', -var('engagement_window_days'), 'cast(as_of_date as timestamp)'
-        ) }} as window_start_at
-    from as_of_dates
 
 ),
 
@@ -119,12 +107,12 @@ dated_orders as (
         orders.amount,
         orders.discount,
         orders.items,
-        snapshot_dates.as_of_date,
-        orders.ordered_at >= snapshot_dates.window_start_at as in_window,
+        as_of_dates.as_of_date,
+        orders.ordered_at >= as_of_dates.window_start_at as in_window,
         extract(month from orders.ordered_at) >= 11 as in_holidays
     from orders
-    inner join snapshot_dates
-        on orders.ordered_at < snapshot_dates.as_of_at
+    inner join as_of_dates
+        on orders.ordered_at < as_of_dates.as_of_at
     where orders.person_id is not null
 
 ),

@@ -4,7 +4,8 @@
     `feature_snapshot_offsets`): the snapshots the ML trains on (features as of T-30 with
     labels from (T-30, T], and so on), all from the one build as of T, whose facts hold
     everything before T. Every feature model joins its facts to these dates (facts strictly
-    before midnight UTC of a date count for it).
+    before midnight UTC of a date, `as_of_at`, count for it; the recent window starts at
+    `window_start_at`, `engagement_window_days` before).
 -#}
 with
 
@@ -15,12 +16,25 @@ offsets as (
 
 ),
 
-final as (
+dates as (
 
     select
         cast({{ dbt.dateadd('day', '-offset_days', as_of_date()) }} as date) as as_of_date,
         cast(offset_days as integer) as offset_days
     from offsets
+
+),
+
+final as (
+
+    select
+        as_of_date,
+        offset_days,
+        cast(as_of_date as timestamp) as as_of_at,
+        {{ dbt.dateadd(
+            'day', -var('engagement_window_days'), 'cast(as_of_date as timestamp)'
+        ) }} as window_start_at
+    from dates
 
 )
 

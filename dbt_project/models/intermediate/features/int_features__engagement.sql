@@ -75,18 +75,6 @@ identifiers as (
 
 ),
 
-snapshot_dates as (
-
-    select
-        as_of_date,
-        cast(as_of_date as timestamp) as as_of_at,
-        {{ dbt.dateadd(
-            'day', -var('engagement_window_days'), 'cast(as_of_date as timestamp)'
-        ) }} as window_start_at
-    from as_of_dates
-
-),
-
 dated_sessions as (
 
     -- Every session started before the date, once per such date.
@@ -102,12 +90,12 @@ dated_sessions as (
         sessions.added_to_cart,
         sessions.order_completed,
         sessions.device_type,
-        snapshot_dates.as_of_date,
-        snapshot_dates.as_of_at,
-        snapshot_dates.window_start_at
+        as_of_dates.as_of_date,
+        as_of_dates.as_of_at,
+        as_of_dates.window_start_at
     from sessions
-    inner join snapshot_dates
-        on sessions.started_at < snapshot_dates.as_of_at
+    inner join as_of_dates
+        on sessions.started_at < as_of_dates.as_of_at
     where sessions.person_id is not null
 
 ),
@@ -229,25 +217,25 @@ dated_emails as (
     select
         email_engagement.person_id,
         email_engagement.campaign_id,
-        snapshot_dates.as_of_date,
-        snapshot_dates.as_of_at,
+        as_of_dates.as_of_date,
+        as_of_dates.as_of_at,
         coalesce(
-            email_engagement.first_delivered_at < snapshot_dates.as_of_at
-            or email_engagement.first_opened_at < snapshot_dates.as_of_at
-            or email_engagement.first_clicked_at < snapshot_dates.as_of_at,
+            email_engagement.first_delivered_at < as_of_dates.as_of_at
+            or email_engagement.first_opened_at < as_of_dates.as_of_at
+            or email_engagement.first_clicked_at < as_of_dates.as_of_at,
             false
         ) as is_delivered,
-        coalesce(email_engagement.first_opened_at < snapshot_dates.as_of_at, false)
+        coalesce(email_engagement.first_opened_at < as_of_dates.as_of_at, false)
             as is_opened,
-        coalesce(email_engagement.first_clicked_at < snapshot_dates.as_of_at, false)
+        coalesce(email_engagement.first_clicked_at < as_of_dates.as_of_at, false)
             as is_clicked,
-        coalesce(email_engagement.first_unsubscribed_at < snapshot_dates.as_of_at, false)
+        coalesce(email_engagement.first_unsubscribed_at < as_of_dates.as_of_at, false)
             as is_unsubscribed,
-        email_engagement.first_event_at >= snapshot_dates.window_start_at as in_window,
+        email_engagement.first_event_at >= as_of_dates.window_start_at as in_window,
         email_engagement.last_event_at
     from email_engagement
-    inner join snapshot_dates
-        on email_engagement.first_event_at < snapshot_dates.as_of_at
+    inner join as_of_dates
+        on email_engagement.first_event_at < as_of_dates.as_of_at
 
 ),
 
@@ -338,7 +326,7 @@ dated_orders as (
         as_of_dates.as_of_date
     from completed_orders
     inner join as_of_dates
-        on completed_orders.ordered_at < cast(as_of_dates.as_of_date as timestamp)
+        on completed_orders.ordered_at < as_of_dates.as_of_at
 
 ),
 
