@@ -15,6 +15,7 @@ from airflow.sdk import chain, dag, get_current_context, task
 
 from extract_load.sources import SOURCES
 from pipeline.alerts import notify_failure
+from pipeline.dbt_tasks import dbt_layer
 
 DEFAULT_ARGS = {
     "owner": "data-engineering",
@@ -53,14 +54,6 @@ def customer_segmentation() -> None:
         from pipeline import stages
 
         return stages.load_source(get_current_context()["run_id"], table)
-
-    @task
-    def dbt_build(part: str) -> int:
-        """`dbt build` of one part (staging, or the marts after it) for the run's date."""
-        from pipeline import stages
-
-        context = get_current_context()
-        return stages.build_models(context["run_id"], stages.as_of_from_context(context), part)
 
     # Data does not change between tries: a failed expectation fails at once, no retries.
     @task(retries=0)
@@ -108,9 +101,9 @@ def customer_segmentation() -> None:
         generate_sources(),
         loads,
         quality_gate.override(task_id="quality_gate_raw")("raw"),
-        dbt_build.override(task_id="dbt_staging")("staging"),
+        dbt_layer("staging"),
         quality_gate.override(task_id="quality_gate_staging")("staging"),
-        dbt_build.override(task_id="dbt_marts")("marts"),
+        dbt_layer("marts"),
         quality_gate.override(task_id="quality_gate_marts")("marts"),
         segment_customers(),
         score_propensity(),

@@ -17,6 +17,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from pipeline.dbt_manifest import ensure_manifest
 from pipeline.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"
         ),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        # Cosmos: no telemetry call per task (it fails offline), its cache beside Airflow's.
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__COSMOS__CACHE_DIR": str(settings.airflow_home / "cosmos"),
     }
 
 
@@ -68,6 +72,7 @@ def _airflow(settings: Settings, args: list[str], log_file: Path) -> int:
 def run_dag(settings: Settings, as_of: date) -> Path:
     """Run the DAG for `as_of`; return the log file; raise DagRunFailed if the run failed."""
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    ensure_manifest()
     log_file = settings.airflow_home / f"dags-test-{as_of.isoformat()}.log"
     log_file.write_text("")
     if _airflow(settings, ["db", "migrate"], log_file) != 0:
@@ -102,6 +107,7 @@ def serve(settings: Settings, port: int = UI_PORT) -> int:
     standalone exits) is ended with its group.
     """
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    ensure_manifest()
     airflow = Path(sys.executable).with_name("airflow")
     log.info(
         "Airflow UI on http://localhost:%s (home %s, DAGs %s)",

@@ -5,6 +5,7 @@ segments generate [--customers N]  write demo sources into the landing zone
 segments summary                   what the warehouse holds now
 segments docs [--serve]            build dbt's documentation site (and serve it on :8080)
 segments airflow [--port 8080]     a local Airflow (standalone) with its UI on the project's DAGs
+segments manifest                  parse the dbt project for the DAG's per-model tasks (if changed)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     docs.add_argument("--serve", action="store_true", help="then serve it on localhost:8080")
     ui = commands.add_parser("airflow", help="start a local Airflow with its UI on our DAGs")
     ui.add_argument("--port", type=int, default=8080, help="the UI's port (default 8080)")
+    commands.add_parser("manifest", help="parse the dbt project the DAG renders (if changed)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = config.load()
@@ -61,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"wrote {counts.customers} customers, {counts.orders} orders to {settings.landing_dir}"
         )
+        return 0
+
+    if args.command == "manifest":
+        from pipeline.dbt_manifest import ensure_manifest
+
+        print(f"dbt manifest: {ensure_manifest()}")
         return 0
 
     if args.command == "airflow":

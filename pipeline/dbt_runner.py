@@ -24,10 +24,11 @@ class DbtError(RuntimeError):
     """dbt exited non-zero: a model failed to build or a dbt test failed."""
 
 
-def dbt_env(settings: Settings) -> dict[str, str]:
-    """Environment for dbt: the warehouse path, no telemetry, state under the data folder."""
+def dbt_env(settings: Settings, inherit: bool = True) -> dict[str, str]:
+    """Environment for dbt: the warehouse path, no telemetry, state under the data folder;
+    with `inherit`, on top of this process's own environment."""
     return {
-        **os.environ,
+        **(os.environ if inherit else {}),
         **settings.as_env(),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),

@@ -58,7 +58,20 @@ def measure(warehouse_path: Path, run_id: str, name: str) -> Iterator[Stage]:
     yield stage
     seconds = time.perf_counter() - started
     peak = max(current_peak_rss_mb(), stage.child_peak_rss_mb)
-    log.info("stage %s: %.2f s, %d rows, peak %.0f MiB", name, seconds, stage.rows, peak)
+    record(warehouse_path, run_id, name, started_at, seconds, stage.rows, peak)
+
+
+def record(
+    warehouse_path: Path,
+    run_id: str,
+    name: str,
+    started_at: datetime,
+    seconds: float,
+    rows: int,
+    peak_rss_mb: float,
+) -> None:
+    """Add (or replace) the run's row for the stage in `ops.stage_runs`."""
+    log.info("stage %s: %.2f s, %d rows, peak %.0f MiB", name, seconds, rows, peak_rss_mb)
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse_path)) as con:
         con.execute("create schema if not exists ops")
@@ -73,5 +86,5 @@ def measure(warehouse_path: Path, run_id: str, name: str) -> Iterator[Stage]:
         con.execute("delete from ops.stage_runs where run_id = ? and stage = ?", [run_id, name])
         con.execute(
             "insert into ops.stage_runs values (?, ?, ?, ?, ?, ?)",
-            [run_id, name, started_at, seconds, stage.rows, peak],
+            [run_id, name, started_at, seconds, rows, peak_rss_mb],
         )

@@ -65,35 +65,6 @@ def load_source(run_id: str, table: str) -> dict[str, int]:
     }
 
 
-# The two halves of `dbt build`, with the staging gate between them. The first runs only
-# tests whose every parent it builds (cautious); the second every test touching its models,
-# including those that also read a seed or a staging view.
-DBT_SELECTIONS = {
-    "staging": [
-        "--select",
-        "resource_type:seed",
-        "path:models/staging",
-        "--indirect-selection",
-        "cautious",
-    ],
-    "marts": ["--select", "path:models/intermediate", "path:models/marts"],
-}
-
-
-def build_models(run_id: str, as_of_date: date, part: str) -> int:
-    """`dbt build` (seeds and staging, or everything after staging: models and their dbt
-    tests) for the date; returns the number of dbt nodes."""
-    from pipeline.dbt_runner import run_dbt
-
-    settings = config.load()
-    with measure(settings.warehouse_path, run_id, f"dbt_{part}") as stage:
-        nodes, stage.child_peak_rss_mb = run_dbt(
-            settings, ["build", *DBT_SELECTIONS[part]], as_of_date
-        )
-        stage.rows = nodes
-    return nodes
-
-
 def quality_gate(run_id: str, layer: str, as_of_date: date) -> int:
     """Great Expectations gate on one layer; raises QualityGateFailed on a critical failure,
     so nothing downstream runs; warnings are recorded and logged."""

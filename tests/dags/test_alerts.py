@@ -117,17 +117,17 @@ def test_every_task_reports_its_failure(dag):
 def test_webhook_receives_which_task_failed_and_why(dag, webhook, monkeypatch, caplog):
     monkeypatch.setenv("SEGMENTS_ALERT_WEBHOOK", webhook.url)
     error = RuntimeError("dbt build failed: 2 of 214 tests failed")
-    context = failure_context(dag, "dbt_marts", error)
+    context = failure_context(dag, "dbt_marts.customer_rfm.run", error)
 
     with caplog.at_level(logging.INFO, logger="pipeline.alerts"):
-        for callback in failure_callbacks(dag.get_task("dbt_marts")):
+        for callback in failure_callbacks(dag.get_task("dbt_marts.customer_rfm.run")):
             callback(context)
 
     [body] = webhook.received
     assert body["path"] == "/hooks/segments"
     assert body["type"] == "application/json"
     assert body["dag_id"] == "customer_segmentation"
-    assert body["task_id"] == "dbt_marts"
+    assert body["task_id"] == "dbt_marts.customer_rfm.run"
     assert body["map_index"] is None
     assert body["run_id"] == RUN_ID
     assert body["logical_date"] == "2026-11-25T00:00:00+00:00"
@@ -135,9 +135,9 @@ def test_webhook_receives_which_task_failed_and_why(dag, webhook, monkeypatch, c
     assert body["exception"] == "RuntimeError: dbt build failed: 2 of 214 tests failed"
     assert body["log_url"].endswith(
         "/dags/customer_segmentation/runs/scheduled__2026-11-25T00%3A00%3A00%2B00%3A00"
-        "/tasks/dbt_marts?try_number=3"
+        "/tasks/dbt_marts.customer_rfm.run?try_number=3"
     )
-    assert "customer_segmentation.dbt_marts" in body["text"]
+    assert "customer_segmentation.dbt_marts.customer_rfm.run" in body["text"]
     assert "alert sent to webhook 127.0.0.1" in caplog.text
     assert webhook.url not in caplog.text, "the webhook URL may hold a token: never log it"
 
@@ -169,7 +169,7 @@ def test_a_webhook_that_is_down_never_fails_the_callback(dag, monkeypatch, caplo
     monkeypatch.setenv("SEGMENTS_ALERT_WEBHOOK", f"http://127.0.0.1:{port}/hook")
 
     with caplog.at_level(logging.INFO, logger="pipeline.alerts"):
-        alerts.notify_failure(failure_context(dag, "dbt_staging", OSError("disk full")))
+        alerts.notify_failure(failure_context(dag, "quality_gate_staging", OSError("disk full")))
 
     assert f"alert webhook 127.0.0.1:{port} failed" in caplog.text
 

@@ -49,6 +49,13 @@ def test_no_cycles(dagbag):
                 upstream.difference_update(ready)
 
 
+def _tasks(dag, name: str) -> set[str]:
+    """A task, or every task of a task group (the dbt layers), by name."""
+    if name in dag.task_dict:
+        return {name}
+    return {task_id for task_id in dag.task_dict if task_id.startswith(f"{name}.")}
+
+
 def test_pipeline_order(dagbag):
     dag = dagbag.dags["customer_segmentation"]
     chain = [
@@ -66,7 +73,32 @@ def test_pipeline_order(dagbag):
         "publish_outputs",
     ]
     for upstream, downstream in itertools.pairwise(chain):
-        assert upstream in dag.get_task(downstream).upstream_task_ids
+        for before, after in itertools.product(_tasks(dag, upstream), _tasks(dag, downstream)):
+            assert after in dag.get_task(before).get_flat_relative_ids(upstream=False), (
+                f"{after} does not wait for {before}"
+            )
+
+
+def test_every_dbt_model_and_its_tests_have_a_task(dagbag):
+    """Rendered from the manifest: each model and seed is a task in exactly one layer, its
+    tests a task after it, and the layer's quality gate waits for all of them."""
+    import json
+
+    from pipeline.dbt_manifest import MANIFEST_PATH
+
+    dag = dagbag.dags["customer_segmentation"]
+    nodes = json.loads(MANIFEST_PATH.read_text())["nodes"].values()
+    built = {n["name"]: n["resource_type"] for n in nodes if n["resource_type"] in ("model", "seed")}
+    suffix = {"model": "run", "seed": "seed"}
+    for name, kind in built.items():
+        [task_id] = [t for t in dag.task_dict if t.endswith(f".{name}.{suffix[kind]}")]
+        layer = task_id.split(".")[0]
+        assert layer in ("dbt_staging", "dbt_marts"), task_id
+        gate = dag.get_task(f"quality_gate_{layer.removeprefix('dbt_')}")
+        assert task_id in gate.get_flat_relative_ids(upstream=True)
+    tested = {n["attached_node"].split(".")[-1] for n in nodes if n.get("attached_node")}
+    for name in tested & set(built):
+        assert any(t.endswith(f".{name}.test") for t in dag.task_dict), f"{name}: no test task"
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
@@ -74,9 +106,9 @@ def test_parsing_imports_nothing_heavy(dag_file):
     """Parsing runs on every scheduler loop: heavy libraries belong inside tasks."""
     code = (
         "import runpy, sys; runpy.run_path(sys.argv[1]); "
-        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+        f"print('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(dag_file)], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert out == "", f"{dag_file.name} imports {out} at parse time"
+    ).stdout.splitlines()[-1]
+    assert out == "HEAVY:", f"{dag_file.name} imports {out} at parse time"

@@ -1,0 +1,138 @@
+"""dbt layers as Airflow task groups: one task per model (its tests included), one dbt build.
+
+Cosmos renders the groups from the manifest parsed ahead of time (`pipeline.dbt_manifest`),
+so parsing the DAG file never runs dbt. It runs them in *watcher* mode: one producer task
+runs a single `dbt build` of the layer, and each model's task waits for that model's node
+(and the tests on it) to finish. The UI shows each model, its state, its log and its
+duration, while the cost stays one dbt process per layer: rendering each model as its own
+`dbt build` process (Cosmos' local mode) pays dbt's start-up and the project parse once
+per model. A failed model fails its own task; its retries run that model alone.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from cosmos import (
+    DbtTaskGroup,
+    ExecutionConfig,
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    ProfileConfig,
+    ProjectConfig,
+    RenderConfig,
+    TestBehavior,
+)
+from cosmos.constants import PRODUCER_WATCHER_TASK_ID, TestIndirectSelection
+
+from pipeline import settings as config
+from pipeline.dbt_manifest import manifest_for_dag
+from pipeline.settings import DBT_PROJECT_DIR
+
+PROJECT_NAME = "customer_segmentation"
+# The run's date, as `pipeline.stages.as_of_from_context` defines it, for dbt's `--vars`.
+AS_OF_DATE_TEMPLATE = "{{ (data_interval_end or dag_run.run_after) | ds }}"
+
+# The two halves of the project, with the staging gate between them: (select, exclude,
+# indirect selection). Staging takes the seeds its models read (tagged `staging_input`),
+# the marts everything after it, with the other seeds. No test spans the two (Cosmos would
+# wait for a test the other half runs). Staging runs only tests whose every parent it builds
+# (cautious); the marts every test touching their models (eager).
+LAYERS = {
+    "staging": (
+        ["tag:staging_input", "path:models/staging"],
+        [],
+        TestIndirectSelection.CAUTIOUS,
+    ),
+    "marts": (
+        ["resource_type:seed", "path:models/intermediate", "path:models/marts"],
+        ["tag:staging_input"],
+        TestIndirectSelection.EAGER,
+    ),
+}
+
+
+def record_dbt_stage(context: dict) -> None:
+    """Success callback: the producer's time, nodes and dbt's peak memory into
+    `ops.stage_runs` as `dbt_<layer>` (other tasks of the group record nothing).
+
+    The peak is the largest child process this worker process has waited for: with one
+    process per task (a scheduler's executors), exactly this dbt's."""
+    import json
+    import resource
+    from datetime import UTC, datetime
+
+    from pipeline.stage_metrics import record
+
+    ti = context["ti"]
+    group, _, name = ti.task_id.rpartition(".")
+    if name != PRODUCER_WATCHER_TASK_ID:
+        return
+    settings = config.load()
+    results = settings.data_dir / "dbt" / "target" / "run_results.json"
+    nodes = len(json.loads(results.read_text())["results"]) if results.exists() else 0
+    record(
+        settings.warehouse_path,
+        context["run_id"],
+        group,
+        ti.start_date,
+        (datetime.now(UTC) - ti.start_date).total_seconds(),
+        nodes,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    )
+
+
+def dbt_layer(layer: str) -> DbtTaskGroup:
+    """The task group `dbt_<layer>`: a producer running `dbt build` of the layer for the
+    run's date, and a task per model that finishes when dbt has built and tested it."""
+    from pipeline.dbt_runner import dbt_env
+
+    select, exclude, indirect_selection = LAYERS[layer]
+    settings = config.load()
+    return DbtTaskGroup(
+        group_id=f"dbt_{layer}",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR,
+            manifest_path=manifest_for_dag(),
+            project_name=PROJECT_NAME,
+            install_dbt_deps=False,
+            # Cosmos runs dbt in a fresh copy of the project; a partial-parse file cached from
+            # another copy makes dbt-duckdb read seeds from that (deleted) folder.
+            partial_parse=False,
+        ),
+        profile_config=ProfileConfig(
+            profile_name=PROJECT_NAME,
+            target_name="duckdb",
+            profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER,
+            # A child process keeps dbt's memory and global state out of the Airflow worker.
+            invocation_mode=InvocationMode.SUBPROCESS,
+            dbt_executable_path=Path(sys.executable).with_name("dbt"),
+            test_indirect_selection=indirect_selection,
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            select=select,
+            exclude=exclude,
+            test_behavior=TestBehavior.AFTER_EACH,
+            emit_datasets=False,
+        ),
+        operator_args={
+            "vars": {"as_of_date": AS_OF_DATE_TEMPLATE},
+            "env": dbt_env(settings, inherit=False),
+            "install_deps": False,
+            # The producer's `dbt build` (Cosmos passes the selection's indirect mode only to
+            # per-test commands).
+            "dbt_cmd_flags": ["--indirect-selection", indirect_selection.value],
+            # Each model's task checks on dbt every few seconds, between checks giving its
+            # worker slot back (reschedule) rather than holding it or needing a triggerer.
+            "deferrable": False,
+            "mode": "reschedule",
+            "poke_interval": 3,
+            "on_success_callback": record_dbt_stage,
+        },
+    )
