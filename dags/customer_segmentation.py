@@ -5,32 +5,26 @@ The run's as-of date is the end of its data interval: facts strictly before it c
 Re-running a date rebuilds the same tables (loads skip files already loaded; marts and
 segments are replaced), and one run writes the warehouse at a time (`max_active_runs=1`).
 A task that fails for good is reported by `pipeline.alerts` (log; webhook if configured).
+
+Assets (`pipeline.assets`): each gate that passes updates its layer's tables, and publishing
+updates the segment tables, so syncs and reports can wait on them; a model input drifting
+past the threshold updates `segments.feature_drift`, which starts `retrain_models`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from airflow.sdk import chain, dag, get_current_context, task
 
 from extract_load.sources import SOURCES
-from pipeline.alerts import notify_failure
+from pipeline.assets import FEATURE_DRIFT, MARTS, RAW, SEGMENTS
+from pipeline.dag_defaults import DEFAULT_ARGS, START_DATE
 from pipeline.dbt_tasks import dbt_layer
-
-DEFAULT_ARGS = {
-    "owner": "data-engineering",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=30),
-    "retry_exponential_backoff": True,
-    # Which task failed and why: logged, and POSTed to SEGMENTS_ALERT_WEBHOOK when set.
-    "on_failure_callback": notify_failure,
-}
 
 
 @dag(
     dag_id="customer_segmentation",
     schedule="@daily",
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
@@ -66,15 +60,15 @@ def customer_segmentation() -> None:
 
     # Models: one task each, so a failure or a slow step shows where it is.
     @task
-    def segment_customers() -> dict[str, int]:
-        """Segments (retrained weekly or on drift), profiles, names, transitions: candidates."""
+    def segment_customers() -> dict:
+        """Segments with the saved model, profiles, names, transitions, drift: candidates."""
         from pipeline import stages
 
         context = get_current_context()
         return stages.segment_customers(context["run_id"], stages.as_of_from_context(context))
 
     @task
-    def score_propensity() -> dict[str, float]:
+    def score_propensity() -> dict:
         """Purchase-in-30-days and churn scores from time-split models: candidates."""
         from pipeline import stages
 
@@ -82,34 +76,45 @@ def customer_segmentation() -> None:
         return stages.score_propensity(context["run_id"], stages.as_of_from_context(context))
 
     @task
-    def predict_value() -> dict[str, float]:
+    def predict_value() -> dict:
         """Predicted 12-month value: candidates."""
         from pipeline import stages
 
         context = get_current_context()
         return stages.predict_value(context["run_id"], stages.as_of_from_context(context))
 
-    @task
+    @task(outlets=SEGMENTS)
     def publish_outputs() -> list[str]:
         """Swap the gated candidates into the `segments` schema in one transaction."""
         from pipeline import stages
 
         return stages.publish_outputs(get_current_context()["run_id"])
 
+    @task(outlets=[FEATURE_DRIFT])
+    def flag_drift(segmentation: dict) -> list[str]:
+        """Skipped unless a model input drifted; then its asset event starts `retrain_models`."""
+        from airflow.exceptions import AirflowSkipException
+
+        if not segmentation["drifted"]:
+            raise AirflowSkipException("no model input drifted past the threshold")
+        return segmentation["drifted"]
+
+    segmentation = segment_customers()
     loads = load_raw.expand(table=[source.table for source in SOURCES])
     chain(
         generate_sources(),
         loads,
-        quality_gate.override(task_id="quality_gate_raw")("raw"),
+        quality_gate.override(task_id="quality_gate_raw", outlets=RAW)("raw"),
         dbt_layer("staging"),
         quality_gate.override(task_id="quality_gate_staging")("staging"),
         dbt_layer("marts"),
-        quality_gate.override(task_id="quality_gate_marts")("marts"),
-        segment_customers(),
+        quality_gate.override(task_id="quality_gate_marts", outlets=MARTS)("marts"),
+        segmentation,
         score_propensity(),
         predict_value(),
         quality_gate.override(task_id="quality_gate_outputs")("outputs"),
         publish_outputs(),
+        flag_drift(segmentation),
     )
 
 

@@ -189,7 +189,6 @@ def run_propensity(
     random_state: int,
     schema: str,
     retrain: str = "auto",
-    retrain_days: int = 7,
 ) -> dict:
     """Score everyone as of T with the saved models, or with new ones when a retrain is due
     (as for segments) or the segments they take as inputs changed; write
@@ -205,7 +204,6 @@ def run_propensity(
             KIND,
             as_of_date,
             retrain,
-            retrain_days,
             lambda: train(con, as_of_date, segments, random_state),
             stale=lambda saved: (
                 "segments retrained" if saved["segmentation_version"] != segments_version else None

@@ -77,12 +77,13 @@ def latest(models_dir: Path, kind: str, as_of_date: date) -> Path | None:
 
 
 def reusable(
-    models_dir: Path, kind: str, as_of_date: date, retrain: str, retrain_days: int
+    models_dir: Path, kind: str, as_of_date: date, retrain: str
 ) -> tuple[SavedModel | None, str]:
     """The saved model a run should score with, or None and why a new one is trained.
 
-    retrain: "auto" reuses a model younger than retrain_days (a weekly retrain between daily
-    runs), "always" never reuses, "never" always does (and fails without a usable model)."""
+    retrain: "auto" reuses the latest usable model and trains only when there is none (the
+    weekly retrain is the `retrain_models` DAG's, which passes "always"); "always" never
+    reuses; "never" always does (and fails without a usable model)."""
     if retrain not in ("auto", "always", "never"):
         raise ValueError(f"retrain must be auto, always or never, not {retrain!r}")
     if retrain == "always":
@@ -99,8 +100,6 @@ def reusable(
             raise
         return None, "saved model from another scikit-learn"
     age = (as_of_date - date.fromisoformat(saved.metadata["as_of_date"])).days
-    if retrain == "auto" and age >= retrain_days:
-        return None, f"model is {age} days old"
     return saved, f"model is {age} days old"
 
 
@@ -109,14 +108,13 @@ def train_or_reuse(
     kind: str,
     as_of_date: date,
     retrain: str,
-    retrain_days: int,
     train: Callable[[], tuple[Any, dict]],
     stale: Callable[[dict], str | None] = lambda metadata: None,
 ) -> tuple[Any, dict, bool, str]:
     """The model to score with: the saved one when `reusable` (and `stale` finds nothing
     wrong with its metadata), else a new one from `train`, saved. Returns the model, its
     metadata, whether it was trained now, and why."""
-    saved, reason = reusable(models_dir, kind, as_of_date, retrain, retrain_days)
+    saved, reason = reusable(models_dir, kind, as_of_date, retrain)
     if saved is not None and (why := stale(saved.metadata)):
         saved, reason = None, why
     if saved is not None:

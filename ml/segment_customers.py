@@ -1,11 +1,12 @@
 """The segmentation job of a run: reuse or retrain the model, assign everyone, profile and
 name the segments, compare with the last run, and write the candidate tables.
 
-Retraining is weekly by default: a daily run scores with the saved model (segment numbers
-and names then stay put from day to day) unless the model is older than `retrain_days`, its
-inputs drifted beyond the PSI threshold, or retraining is forced. Scoring everyone with a
-saved model is one linear pass, so "new and changed customers" are simply all of them:
-today's recency changes every row anyway.
+A daily run scores with the saved model, so segment numbers and names stay put from day to
+day; it trains only when there is no usable model, or when retraining is forced (the weekly
+`retrain_models` DAG). Inputs drifting beyond the PSI threshold are flagged, not acted on
+here: the DAG turns the flag into an asset event that starts `retrain_models`. Scoring
+everyone with a saved model is one linear pass, so "new and changed customers" are simply
+all of them: today's recency changes every row anyway.
 """
 
 from __future__ import annotations
@@ -41,8 +42,7 @@ class SegmentationConfig:
     k_min: int = 4
     k_max: int = 12
     min_share: float = 0.02  # smaller clusters are merged into the nearest one
-    retrain: str = "auto"  # "auto" (weekly, or on drift), "always", "never"
-    retrain_days: int = 7
+    retrain: str = "auto"  # "auto" (when no usable model), "always", "never"
     drift_threshold: float = 0.2  # PSI of any input above it flags drift
     random_state: int = 0
 
@@ -55,6 +55,7 @@ class SegmentationResult:
     sizes: dict[str, int]
     ari_vs_last_run: float | None
     max_psi: float
+    drifted: list[str]  # inputs whose PSI is over the threshold
 
 
 def run_segmentation(
@@ -69,21 +70,14 @@ def run_segmentation(
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         features = read_features(con, as_of_date)
     known = features[is_identified(features)].reset_index(drop=True)
-    saved, reason = registry.reusable(
-        models_dir, KIND, as_of_date, config.retrain, config.retrain_days
-    )
+    saved, reason = registry.reusable(models_dir, KIND, as_of_date, config.retrain)
 
-    psi: dict[str, float] | None = None  # against the data of the model in use until now
+    psi: dict[str, float] | None = None  # against the saved model's training data
     if saved is not None:
         model: SegmentModel = saved.model
         psi = stability.population_stability(
             saved.metadata["reference"], model.pipeline[:1].transform(known)
         )
-        if max(psi.values(), default=0.0) > config.drift_threshold and config.retrain != "never":
-            drifted = ", ".join(
-                name for name, value in psi.items() if value > config.drift_threshold
-            )
-            saved, reason = None, f"drift: PSI {max(psi.values()):.2f} ({drifted})"
     if saved is None:
         log.info("training a new segmentation model (%s)", reason)
         choice = choose_k(known, config.algorithm, config.k_min, config.k_max, config.random_state)
@@ -193,6 +187,7 @@ def run_segmentation(
         sizes,
         ari,
         max(psi.values(), default=0.0),
+        sorted(name for name, value in psi.items() if value > config.drift_threshold),
     )
 
 

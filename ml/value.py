@@ -108,7 +108,6 @@ def run_value(
     random_state: int,
     schema: str,
     retrain: str = "auto",
-    retrain_days: int = 7,
 ) -> dict:
     """Predict everyone's next 12 months with the saved model, or a new one when a retrain
     is due; write `<schema>.customer_value` and log the run."""
@@ -118,7 +117,6 @@ def run_value(
             KIND,
             as_of_date,
             retrain,
-            retrain_days,
             lambda: train(con, as_of_date, random_state),
         )
         today = read_features(con, as_of_date)

@@ -36,8 +36,10 @@ class Settings:
     segments_k_min: int
     segments_k_max: int
     segments_min_share: float  # clusters smaller than this share are merged into the nearest
-    segments_retrain: str  # auto (every retrain_days, or on drift), always, never
-    segments_retrain_days: int
+    segments_retrain: str  # auto (only when no usable model), always, never: the daily run
+    # When `retrain_models` retrains all models (cron, UTC); drift flagged by a daily run
+    # starts it too.
+    retrain_schedule: str
     segments_drift_threshold: float  # PSI of a model input above it flags drift
     random_state: int
     shop_dsn: str | None  # the shop's PostgreSQL database; unset: shop files in the landing zone
@@ -66,7 +68,7 @@ class Settings:
             "SEGMENTS_K_MAX": str(self.segments_k_max),
             "SEGMENTS_MIN_SHARE": str(self.segments_min_share),
             "SEGMENTS_RETRAIN": self.segments_retrain,
-            "SEGMENTS_RETRAIN_DAYS": str(self.segments_retrain_days),
+            "SEGMENTS_RETRAIN_SCHEDULE": self.retrain_schedule,
             "SEGMENTS_DRIFT_THRESHOLD": str(self.segments_drift_threshold),
             "SEGMENTS_RANDOM_STATE": str(self.random_state),
             "SEGMENTS_QUALITY_VOLUME_TOLERANCE": str(self.quality_volume_tolerance),
@@ -104,7 +106,7 @@ def load() -> Settings:
         segments_k_max=int(os.environ.get("SEGMENTS_K_MAX", "12")),
         segments_min_share=float(os.environ.get("SEGMENTS_MIN_SHARE", "0.02")),
         segments_retrain=os.environ.get("SEGMENTS_RETRAIN", "auto"),
-        segments_retrain_days=int(os.environ.get("SEGMENTS_RETRAIN_DAYS", "7")),
+        retrain_schedule=os.environ.get("SEGMENTS_RETRAIN_SCHEDULE", "0 4 * * 0"),
         segments_drift_threshold=float(os.environ.get("SEGMENTS_DRIFT_THRESHOLD", "0.2")),
         random_state=int(os.environ.get("SEGMENTS_RANDOM_STATE", "0")),
         shop_dsn=os.environ.get("SEGMENTS_SHOP_DSN") or None,

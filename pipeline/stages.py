@@ -84,9 +84,10 @@ def quality_gate(run_id: str, layer: str, as_of_date: date) -> int:
     return len(outcomes)
 
 
-def segment_customers(run_id: str, as_of_date: date) -> dict[str, int]:
-    """Assign everyone a segment (retraining when due), profile and name the segments, and
-    write the candidate tables (published after the outputs gate passes)."""
+def segment_customers(run_id: str, as_of_date: date, retrain: str | None = None) -> dict:
+    """Assign everyone a segment (training when there is no usable model, or `retrain` says
+    so), profile and name the segments, and write the candidate tables (published after the
+    outputs gate passes). Returns the segment sizes and the inputs that drifted."""
     from expectations.outputs import CANDIDATE
     from ml.segment_customers import SegmentationConfig, run_segmentation
 
@@ -101,18 +102,17 @@ def segment_customers(run_id: str, as_of_date: date) -> dict[str, int]:
                 k_min=settings.segments_k_min,
                 k_max=settings.segments_k_max,
                 min_share=settings.segments_min_share,
-                retrain=settings.segments_retrain,
-                retrain_days=settings.segments_retrain_days,
+                retrain=retrain or settings.segments_retrain,
                 drift_threshold=settings.segments_drift_threshold,
                 random_state=settings.random_state,
             ),
             schema=CANDIDATE,
         )
         stage.rows = sum(result.sizes.values())
-    return result.sizes
+    return {"sizes": result.sizes, "drifted": result.drifted}
 
 
-def _scores(run_id: str, stage_name: str, job, as_of_date: date) -> dict:
+def _scores(run_id: str, stage_name: str, job, as_of_date: date, retrain: str | None) -> dict:
     """Run a scoring model's job (train when due, score everyone, write its candidate table)
     under the stage's measurement; returns the run's metadata."""
     from expectations.outputs import CANDIDATE
@@ -125,29 +125,28 @@ def _scores(run_id: str, stage_name: str, job, as_of_date: date) -> dict:
             as_of_date,
             settings.random_state,
             schema=CANDIDATE,
-            retrain=settings.segments_retrain,
-            retrain_days=settings.segments_retrain_days,
+            retrain=retrain or settings.segments_retrain,
         )
         stage.rows = metadata["rows_scored"]
     return metadata
 
 
-def score_propensity(run_id: str, as_of_date: date) -> dict[str, float]:
+def score_propensity(run_id: str, as_of_date: date, retrain: str | None = None) -> dict:
     """Train the purchase and churn models on their time splits and score everyone."""
     from ml.propensity import run_propensity
 
-    metadata = _scores(run_id, "propensity", run_propensity, as_of_date)
+    metadata = _scores(run_id, "propensity", run_propensity, as_of_date, retrain)
     return {
         "purchase_roc_auc": metadata["purchase_30d"]["roc_auc"],
         "churn_roc_auc": metadata["churn_365d"]["roc_auc"],
     }
 
 
-def predict_value(run_id: str, as_of_date: date) -> dict[str, float]:
+def predict_value(run_id: str, as_of_date: date, retrain: str | None = None) -> dict:
     """Train the 12-month value model on the year before the date and predict the next."""
     from ml.value import run_value
 
-    return _scores(run_id, "value", run_value, as_of_date)["metrics"]["cross_validated"]
+    return _scores(run_id, "value", run_value, as_of_date, retrain)["metrics"]["cross_validated"]
 
 
 def publish_outputs(run_id: str) -> list[str]:
@@ -205,3 +204,15 @@ def as_of_from_context(context: dict) -> date:
     """
     moment = context.get("data_interval_end") or context["dag_run"].run_after
     return moment.date()
+
+
+def latest_features_date() -> date:
+    """The as-of date of the newest features in `marts.customer_features`."""
+    import duckdb
+
+    settings = config.load()
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        [(latest,)] = con.execute("select max(as_of_date) from marts.customer_features").fetchall()
+    if latest is None:
+        raise LookupError(f"no features in {settings.warehouse_path}: run customer_segmentation")
+    return latest

@@ -51,6 +51,7 @@ def build_through_models(run_id: str) -> None:
     and run the three model stages as of AS_OF, as the DAG does (no quality gates, nothing
     published: the model outputs stay candidates)."""
     from extract_load.sources import SOURCES
+    from pipeline import settings as config
     from pipeline import stages
     from pipeline.dbt_runner import run_dbt
 

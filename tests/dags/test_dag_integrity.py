@@ -88,8 +88,8 @@ def test_every_dbt_model_and_its_tests_have_a_task(dagbag):
 
     dag = dagbag.dags["customer_segmentation"]
     nodes = json.loads(MANIFEST_PATH.read_text())["nodes"].values()
-    built = {n["name"]: n["resource_type"] for n in nodes if n["resource_type"] in ("model", "seed")}
     suffix = {"model": "run", "seed": "seed"}
+    built = {n["name"]: n["resource_type"] for n in nodes if n["resource_type"] in suffix}
     for name, kind in built.items():
         [task_id] = [t for t in dag.task_dict if t.endswith(f".{name}.{suffix[kind]}")]
         layer = task_id.split(".")[0]

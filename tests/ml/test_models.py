@@ -166,11 +166,13 @@ def test_rerun_reuses_the_model_and_keeps_everyone_in_place(built, tmp_path):
         pd.testing.assert_frame_equal(first, second)
 
 
-def test_drift_triggers_a_retrain(built, tmp_path):
+def test_drift_is_flagged_and_a_forced_retrain_replaces_the_model(built, tmp_path):
+    """The daily run keeps scoring with the saved model and names the drifted inputs (the
+    DAG turns them into the asset event that starts `retrain_models`, which forces this)."""
     warehouse = tmp_path / "wh.duckdb"
     shutil.copy(built.warehouse_path, warehouse)
     with duckdb.connect(str(warehouse)) as con:
-        # A promotion doubles every basket: spend and order value move, nothing else.
+        # A promotion triples every basket: spend and order value move, nothing else.
         con.execute(
             "update marts.customer_features set monetary = 3 * monetary, "
             "avg_order_value = 3 * avg_order_value where as_of_date = ?",
@@ -178,8 +180,12 @@ def test_drift_triggers_a_retrain(built, tmp_path):
         )
     models = tmp_path / "models"
     shutil.copytree(built.models_dir, models)
-    result = run_segmentation(warehouse, models, AS_OF, SegmentationConfig(), schema="again")
-    assert result.retrained and result.max_psi > 0.2
+    daily = run_segmentation(warehouse, models, AS_OF, SegmentationConfig(), schema="again")
+    assert not daily.retrained and daily.max_psi > 0.2
+    assert {"spend_per_year", "avg_order_value"} <= set(daily.drifted)
+    forced = SegmentationConfig(retrain="always")
+    retrained = run_segmentation(warehouse, models, AS_OF, forced, schema="retrained")
+    assert retrained.retrained and retrained.drifted == []
     drift = _query(replace(built, warehouse_path=warehouse), "select * from again.feature_drift")
     assert set(drift[drift.drifted].feature) >= {"spend_per_year", "avg_order_value"}
 
