@@ -69,17 +69,18 @@ def _airflow(settings: Settings, args: list[str], log_file: Path) -> int:
         ).returncode
 
 
-def run_dag(settings: Settings, as_of: date) -> Path:
+def run_dag(settings: Settings, as_of: date, dag_id: str = DAG_ID) -> Path:
     """Run the DAG for `as_of`; return the log file; raise DagRunFailed if the run failed."""
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     ensure_manifest()
-    log_file = settings.airflow_home / f"dags-test-{as_of.isoformat()}.log"
+    prefix = "" if dag_id == DAG_ID else f"{dag_id}-"
+    log_file = settings.airflow_home / f"dags-test-{prefix}{as_of.isoformat()}.log"
     log_file.write_text("")
     if _airflow(settings, ["db", "migrate"], log_file) != 0:
         raise DagRunFailed(f"airflow db migrate failed; see {log_file}")
-    log.info("running DAG %s for %s (log: %s)", DAG_ID, as_of, log_file)
-    if _airflow(settings, ["dags", "test", DAG_ID, as_of.isoformat()], log_file) != 0:
-        raise DagRunFailed(f"DAG {DAG_ID} failed for {as_of}; see {log_file}")
+    log.info("running DAG %s for %s (log: %s)", dag_id, as_of, log_file)
+    if _airflow(settings, ["dags", "test", dag_id, as_of.isoformat()], log_file) != 0:
+        raise DagRunFailed(f"DAG {dag_id} failed for {as_of}; see {log_file}")
     return log_file
 
 

@@ -24,7 +24,7 @@ def dagbag():
 def test_dag_files_import_without_errors(dagbag):
     assert DAG_FILES, "no DAG files found"
     assert dagbag.import_errors == {}
-    assert "customer_segmentation" in dagbag.dags
+    assert {"customer_segmentation", "retrain_models"} <= set(dagbag.dags)
 
 
 def test_every_dag_has_owner_retries_tags_and_docs(dagbag):
@@ -99,6 +99,24 @@ def test_every_dbt_model_and_its_tests_have_a_task(dagbag):
     tested = {n["attached_node"].split(".")[-1] for n in nodes if n.get("attached_node")}
     for name in tested & set(built):
         assert any(t.endswith(f".{name}.test") for t in dag.task_dict), f"{name}: no test task"
+
+
+def test_assets_connect_the_stages(dagbag):
+    """Gates emit their layer's assets, publishing the segment tables; drift flagged by the
+    daily run is what (besides the weekly cron) starts `retrain_models`."""
+    from pipeline.assets import FEATURE_DRIFT, MARTS, RAW, SEGMENTS
+
+    daily, retrain = dagbag.dags["customer_segmentation"], dagbag.dags["retrain_models"]
+    assert daily.get_task("quality_gate_raw").outlets == RAW
+    assert daily.get_task("quality_gate_marts").outlets == MARTS
+    assert daily.get_task("publish_outputs").outlets == SEGMENTS
+    assert retrain.get_task("publish_outputs").outlets == SEGMENTS
+    flag = daily.get_task("flag_drift")
+    assert flag.outlets == [FEATURE_DRIFT]
+    assert {"segment_customers", "publish_outputs"} <= flag.upstream_task_ids
+    schedule = retrain.timetable
+    assert schedule.asset_condition == FEATURE_DRIFT
+    assert schedule.timetable.expression == "0 4 * * 0"  # SEGMENTS_RETRAIN_SCHEDULE's default
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)

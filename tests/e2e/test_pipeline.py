@@ -355,3 +355,21 @@ def test_a_failed_try_then_a_successful_retry_leaves_no_partial_data(
     assert got.keys() == expected.keys()
     differ = sorted(name for name in expected if expected[name] != got[name])
     assert not differ, f"tables differ from a clean run after the retry: {differ}"
+
+
+def test_retrain_models_retrains_all_three_and_republishes(pipeline_run):
+    """The weekly / on-drift DAG, run for real: new models on the latest features, gated and
+    published; the same data and seed give the same segments as the daily run's."""
+    settings, _ = pipeline_run
+    before = _query(settings, "select * from segments.customer_segments order by person_id")
+    run_dag(settings, AS_OF, dag_id="retrain_models")
+    runs = _query(
+        settings,
+        "select kind, metrics->>'$.reason' as reason, metrics->>'$.retrained' as retrained "
+        "from segments.model_runs where as_of_date = ?",
+        [AS_OF],
+    )
+    assert sorted(runs.kind) == ["propensity", "segmentation", "value"]
+    assert (runs.reason == "retraining forced").all() and (runs.retrained == "true").all()
+    after = _query(settings, "select * from segments.customer_segments order by person_id")
+    pd.testing.assert_frame_equal(before, after)
