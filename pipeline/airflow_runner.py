@@ -69,15 +69,26 @@ def _airflow(settings: Settings, args: list[str], log_file: Path) -> int:
         ).returncode
 
 
+def prepare(settings: Settings, log_file: Path) -> None:
+    """The metadata database migrated, the warehouse pool in place, the dbt manifest current."""
+    from pipeline.dag_defaults import WAREHOUSE_POOL
+
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    ensure_manifest()
+    if _airflow(settings, ["db", "migrate"], log_file) != 0:
+        raise DagRunFailed(f"airflow db migrate failed; see {log_file}")
+    pool = ["pools", "set", WAREHOUSE_POOL, "1", "one writer on the DuckDB warehouse"]
+    if _airflow(settings, pool, log_file) != 0:
+        raise DagRunFailed(f"creating the {WAREHOUSE_POOL} pool failed; see {log_file}")
+
+
 def run_dag(settings: Settings, as_of: date, dag_id: str = DAG_ID) -> Path:
     """Run the DAG for `as_of`; return the log file; raise DagRunFailed if the run failed."""
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    ensure_manifest()
     prefix = "" if dag_id == DAG_ID else f"{dag_id}-"
     log_file = settings.airflow_home / f"dags-test-{prefix}{as_of.isoformat()}.log"
     log_file.write_text("")
-    if _airflow(settings, ["db", "migrate"], log_file) != 0:
-        raise DagRunFailed(f"airflow db migrate failed; see {log_file}")
+    prepare(settings, log_file)
     log.info("running DAG %s for %s (log: %s)", dag_id, as_of, log_file)
     if _airflow(settings, ["dags", "test", dag_id, as_of.isoformat()], log_file) != 0:
         raise DagRunFailed(f"DAG {dag_id} failed for {as_of}; see {log_file}")
@@ -107,8 +118,7 @@ def serve(settings: Settings, port: int = UI_PORT) -> int:
     the LocalExecutor's workers behind. Whatever is still alive after a grace period (or after
     standalone exits) is ended with its group.
     """
-    settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    ensure_manifest()
+    prepare(settings, settings.airflow_home / "prepare.log")
     airflow = Path(sys.executable).with_name("airflow")
     log.info(
         "Airflow UI on http://localhost:%s (home %s, DAGs %s)",

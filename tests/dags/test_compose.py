@@ -139,6 +139,7 @@ def test_celery_on_postgres_and_redis(config):
     # Long-running components wait for the schema and come back when they die.
     init = services["airflow-init"]["command"][-1]
     assert "airflow db migrate" in init and "segments manifest" in init
+    assert "airflow pools set warehouse 1" in init
     for name, service in airflow_services(config).items():
         if name != "airflow-init":
             assert service["depends_on"]["airflow-init"]["condition"] == (
