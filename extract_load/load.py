@@ -312,7 +312,8 @@ def load_file(
             select ?, ?, {_line_sql(source)}, column_name, reason, raw_record, ? from bad_rows
             union all
             select ?, ?, line, string_agg(distinct column_name, ', ' order by column_name),
-                string_agg(distinct error_message, '; '), any_value(csv_line), ?
+                string_agg(distinct error_message, '; ' order by error_message),
+                any_value(csv_line), ?
             from file_rejects group by line
             """,
             [batch_id, str(path), loaded_at] * 2,
