@@ -87,15 +87,19 @@ class FakeProcess:
 
 def test_make_airflow_starts_standalone_with_that_configuration(settings, monkeypatch):
     FakeProcess.started.clear()
+    prepared = []
+    # The metadata database, the warehouse pool and the manifest come first (their own
+    # tests run them for real); then standalone.
+    monkeypatch.setattr(airflow_runner, "prepare", lambda s, log: prepared.append(s))
     monkeypatch.setattr(airflow_runner.subprocess, "Popen", FakeProcess)
 
     assert cli.main(["airflow", "--port", "8124"]) == 0
 
+    assert prepared == [settings]
     [(args, kwargs)] = FakeProcess.started
     assert args == [str(Path(sys.executable).with_name("airflow")), "standalone"]
     assert kwargs["env"] == airflow_runner.ui_env(settings, port=8124)
     assert kwargs["start_new_session"] is True
-    assert settings.airflow_home.is_dir()
 
 
 def test_makefile_has_the_target():
