@@ -14,9 +14,11 @@ it, wait on nothing else, and leave the warehouse pool, since they only read wha
 recorded. Beside the build, each re-checked dbt's progress every few seconds in a process of
 its own (228 s and 173 s a run); after it but chained along dbt's lineage, they took a
 scheduler round per level, and the identity models are ten deep (186 s and 176 s; the marts'
-tasks ended 52 s after their build); after it and side by side: 138 s and 120 s, 22 s after. A failed node fails the layer: the producer does not
-retry (Cosmos' producer skips its retries rather than run a second build, and a skipped
-producer would let the run look successful); clearing it re-runs the layer.
+tasks ended 52 s after their build); after it and side by side: 138 s and 120 s, 22 s after.
+
+A failed node fails the layer: the producer does not retry (Cosmos' producer skips its
+retries rather than run a second build, and a skipped producer would let the run look
+successful); clearing it re-runs the layer.
 """
 
 from __future__ import annotations
