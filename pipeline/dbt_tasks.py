@@ -121,7 +121,7 @@ def dbt_layer(layer: str) -> DbtTaskGroup:
         profile_config=ProfileConfig(
             profile_name=PROJECT_NAME,
             # The pipeline's warehouse: the model stages read DuckDB. The Postgres target runs
-            # the same project outside the DAG (README, "The shop database").
+            # the same project outside the DAG (README, "Portability").
             target_name="duckdb",
             profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
         ),
