@@ -3,7 +3,8 @@
 Each task calls one function of `pipeline.stages`; nothing heavy is imported at parse time.
 The run's as-of date is the end of its data interval: facts strictly before it count.
 Re-running a date rebuilds the same tables (loads skip files already loaded; marts and
-segments are replaced), and one run writes the warehouse at a time (`max_active_runs=1`).
+segments are replaced). One task writes the warehouse at a time: `max_active_runs=1`, and
+every task in the one-slot `warehouse` pool (backfills and `retrain_models` too).
 A task that fails for good is reported by `pipeline.alerts` (log; webhook if configured).
 
 Assets (`pipeline.assets`): each gate that passes updates its layer's tables, and publishing
