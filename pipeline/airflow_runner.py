@@ -110,8 +110,8 @@ def ui_env(settings: Settings, port: int = UI_PORT) -> dict[str, str]:
 
 def serve(settings: Settings, port: int = UI_PORT) -> int:
     """Run `airflow standalone` (scheduler, DAG processor, triggerer, API server and UI) until
-    Ctrl-C; return its exit status. It migrates the metadata database itself and, on the first
-    start, prints the `admin` password (kept in AIRFLOW_HOME).
+    Ctrl-C; return its exit status, after `prepare`. On the first start it prints the `admin`
+    password (kept in AIRFLOW_HOME).
 
     Standalone runs in its own process group and gets exactly one SIGINT on Ctrl-C: when the
     terminal's SIGINT also reached its components, the scheduler hung in shutdown and left

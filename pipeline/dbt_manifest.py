@@ -9,10 +9,10 @@ shares it. A fingerprint of those files beside it says whether it is current.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,11 +89,10 @@ def ensure_manifest() -> Path:
         fingerprint_tmp = Path(scratch) / "manifest.sha256"
         fingerprint_tmp.write_text(fingerprint + "\n")
         os.replace(fingerprint_tmp, FINGERPRINT_PATH)
-    # dbt leaves its partial-parse state beside the manifest it wrote; nothing to keep.
-    shutil.rmtree(MANIFEST_DIR / "logs", ignore_errors=True)
     return MANIFEST_PATH
 
 
+@functools.cache  # both dbt layers ask while one DAG file parses: hash the project once
 def manifest_for_dag() -> Path:
     """The manifest path for the DAG file: cheap (no dbt), loud when missing or stale."""
     if not MANIFEST_PATH.exists():

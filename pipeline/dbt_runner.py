@@ -1,7 +1,8 @@
 """Run dbt against the warehouse as a subprocess, its output streamed to our log.
 
 A subprocess (not dbt's in-process runner) keeps dbt's global state and logging out of the
-Airflow worker, and lets us read its peak memory exactly.
+caller. The DAG runs dbt through Cosmos (`pipeline.dbt_tasks`); this runner serves the docs
+site and the tests.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def dbt_env(settings: Settings, inherit: bool = True) -> dict[str, str]:
     }
 
 
-def run_dbt(settings: Settings, args: list[str], as_of_date: date) -> tuple[int, float]:
-    """Run `dbt <args>` for the date; return (nodes run, peak RSS of dbt in MiB)."""
+def run_dbt(settings: Settings, args: list[str], as_of_date: date) -> None:
+    """Run `dbt <args>` for the date; raise DbtError with dbt's last lines if it fails."""
     dbt = Path(sys.executable).with_name("dbt")
     command = [str(dbt), *args, "--vars", json.dumps({"as_of_date": as_of_date.isoformat()})]
     log.info("running %s", " ".join(command))
@@ -57,15 +58,10 @@ def run_dbt(settings: Settings, args: list[str], as_of_date: date) -> tuple[int,
         for line in process.stdout:
             log.info("dbt | %s", line.rstrip())
             tail.append(line.rstrip())
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise DbtError(
             f"dbt {' '.join(args)} failed (exit {process.returncode}):\n" + "\n".join(tail)
         )
-    results = settings.data_dir / "dbt" / "target" / "run_results.json"
-    nodes = len(json.loads(results.read_text())["results"]) if results.exists() else 0
-    return nodes, usage.ru_maxrss / 1024
 
 
 def build_docs(settings: Settings) -> Path:

@@ -1,7 +1,8 @@
 """Time and peak memory of each pipeline stage, kept in `ops.stage_runs` for operators and bench.
 
 Peak memory is per stage: on Linux the process's high-water mark is reset before the stage
-(`/proc/self/clear_refs`), and a stage that runs a subprocess (dbt) reports the child's peak.
+(`/proc/self/clear_refs`). dbt runs in a child process; `pipeline.dbt_tasks` records its peak
+through `record`.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ class Stage:
 
     name: str
     rows: int = 0
-    child_peak_rss_mb: float = 0.0
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -57,8 +57,7 @@ def measure(warehouse_path: Path, run_id: str, name: str) -> Iterator[Stage]:
     started_at = datetime.now(UTC)
     yield stage
     seconds = time.perf_counter() - started
-    peak = max(current_peak_rss_mb(), stage.child_peak_rss_mb)
-    record(warehouse_path, run_id, name, started_at, seconds, stage.rows, peak)
+    record(warehouse_path, run_id, name, started_at, seconds, stage.rows, current_peak_rss_mb())
 
 
 def record(
