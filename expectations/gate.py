@@ -51,11 +51,12 @@ def describe(outcome: ExpectationOutcome) -> str:
 
 
 def layer_suites(layer: str, as_of_date: date) -> list[TableSuite]:
-    from expectations import marts, outputs, raw, staging
+    from expectations import activation, marts, outputs, raw, staging
 
     if layer == "raw":
         return raw.suites(as_of_date)
-    return {"staging": staging, "marts": marts, "outputs": outputs}[layer].suites()
+    layers = {"staging": staging, "marts": marts, "outputs": outputs, "activation": activation}
+    return layers[layer].suites()
 
 
 def run_gate(

@@ -23,6 +23,8 @@ from pipeline.settings import PROJECT_ROOT, Settings
 log = logging.getLogger(__name__)
 
 DAG_ID = "customer_segmentation"
+# Scheduled on the segment assets: a scheduler starts it when DAG_ID publishes.
+ACTIVATION_DAG_ID = "activate_segments"
 UI_PORT = 8080  # Airflow's default; `make airflow PORT=...` moves it
 STOP_GRACE_S = 60  # how long `make airflow` waits on Ctrl-C for running tasks to finish
 
@@ -93,6 +95,12 @@ def run_dag(settings: Settings, as_of: date, dag_id: str = DAG_ID) -> Path:
     if _airflow(settings, ["dags", "test", dag_id, as_of.isoformat()], log_file) != 0:
         raise DagRunFailed(f"DAG {dag_id} failed for {as_of}; see {log_file}")
     return log_file
+
+
+def run_pipeline(settings: Settings, as_of: date) -> list[Path]:
+    """The daily run, then activation, as a scheduler runs them (`airflow dags test` starts
+    no run on an asset event, so the second is run here); return their log files."""
+    return [run_dag(settings, as_of, dag_id) for dag_id in (DAG_ID, ACTIVATION_DAG_ID)]
 
 
 def ui_env(settings: Settings, port: int = UI_PORT) -> dict[str, str]:

@@ -41,6 +41,18 @@ SEGMENTS = [
         "membership_history",
     )
 ]
+# The tables BI and the exports read, updated when the activation layer passed its gate.
+ACTIVATION = [
+    table_asset("activation", table)
+    for table in (
+        "customer_360",
+        "audience_win_back",
+        "audience_vip_early_access",
+        "audience_onboarding",
+    )
+]
+# The audience files, updated when an export wrote them: what a marketing sync waits on.
+EXPORTS = Asset(name="exports.audiences", uri="exports://audiences", group="exports")
 # An event here means a daily run found a model input drifted past the threshold (which, and
 # by how much, is in `segments.feature_drift`): it starts `retrain_models`.
 FEATURE_DRIFT = table_asset("segments", "feature_drift")

@@ -51,11 +51,12 @@ PROJECT_NAME = "customer_segmentation"
 # The run's date, as `pipeline.stages.as_of_from_context` defines it, for dbt's `--vars`.
 AS_OF_DATE_TEMPLATE = "{{ (data_interval_end or dag_run.run_after) | ds }}"
 
-# The two halves of the project, with the staging gate between them: (select, exclude,
-# indirect selection). Staging takes the seeds its models read (tagged `staging_input`),
-# the marts everything after it, with the other seeds. No test spans the two (Cosmos would
-# wait for a test the other half runs). Staging runs only tests whose every parent it builds
-# (cautious); the marts every test touching their models (eager).
+# The layers: (select, exclude, indirect selection). Staging takes the seeds its models
+# read (tagged `staging_input`), the marts everything after it, with the other seeds, the
+# staging gate between the two. Activation (the `activate_segments` DAG) reads the segments
+# the ML task publishes. No test spans two layers (Cosmos would wait for a test another layer
+# runs; an eager layer would run it before the other layer built). Staging runs only tests
+# whose every parent it builds (cautious); the others every test touching their models.
 LAYERS = {
     "staging": (
         ["tag:staging_input", "path:models/staging"],
@@ -67,6 +68,7 @@ LAYERS = {
         ["tag:staging_input"],
         TestIndirectSelection.EAGER,
     ),
+    "activation": (["path:models/activation"], [], TestIndirectSelection.EAGER),
 }
 
 

@@ -29,6 +29,8 @@ class Settings:
     warehouse_path: Path
     models_dir: Path
     airflow_home: Path
+    exports_dir: Path  # audience files per destination (activation.exports)
+    report_path: Path  # the segment report, one HTML page (activation.report)
     demo_customers: int
     demo_seed: int
     demo_history_days: int
@@ -48,18 +50,25 @@ class Settings:
     quality_volume_tolerance: float
     # A failed task POSTs a small JSON here (Slack-style `text` included); unset: log only.
     alert_webhook: str | None
+    # The segment lookup service refuses to start without it (callers send it as a bearer
+    # token); never commit one: set it in the environment or a secrets manager.
+    api_token: str | None
 
     def as_env(self) -> dict[str, str]:
         """The variables that reproduce these settings in a child process (Airflow, dbt)."""
         env = {"SEGMENTS_SHOP_DSN": self.shop_dsn} if self.shop_dsn else {}
         if self.alert_webhook:
             env["SEGMENTS_ALERT_WEBHOOK"] = self.alert_webhook
+        if self.api_token:
+            env["SEGMENTS_API_TOKEN"] = self.api_token
         return env | {
             "SEGMENTS_DATA_DIR": str(self.data_dir),
             "SEGMENTS_LANDING_DIR": str(self.landing_dir),
             "SEGMENTS_WAREHOUSE": str(self.warehouse_path),
             "SEGMENTS_MODELS_DIR": str(self.models_dir),
             "SEGMENTS_AIRFLOW_HOME": str(self.airflow_home),
+            "SEGMENTS_EXPORTS_DIR": str(self.exports_dir),
+            "SEGMENTS_REPORT": str(self.report_path),
             "SEGMENTS_DEMO_CUSTOMERS": str(self.demo_customers),
             "SEGMENTS_DEMO_SEED": str(self.demo_seed),
             "SEGMENTS_DEMO_HISTORY_DAYS": str(self.demo_history_days),
@@ -98,6 +107,8 @@ def load() -> Settings:
         warehouse_path=_path("SEGMENTS_WAREHOUSE", data_dir / "warehouse.duckdb"),
         models_dir=_path("SEGMENTS_MODELS_DIR", data_dir / "models"),
         airflow_home=_path("SEGMENTS_AIRFLOW_HOME", data_dir / "airflow"),
+        exports_dir=_path("SEGMENTS_EXPORTS_DIR", data_dir / "exports"),
+        report_path=_path("SEGMENTS_REPORT", data_dir / "report" / "index.html"),
         demo_customers=int(os.environ.get("SEGMENTS_DEMO_CUSTOMERS", str(DEFAULT_DEMO_CUSTOMERS))),
         demo_seed=int(os.environ.get("SEGMENTS_DEMO_SEED", "42")),
         demo_history_days=int(os.environ.get("SEGMENTS_DEMO_HISTORY_DAYS", "730")),
@@ -112,4 +123,5 @@ def load() -> Settings:
         shop_dsn=os.environ.get("SEGMENTS_SHOP_DSN") or None,
         quality_volume_tolerance=float(os.environ.get("SEGMENTS_QUALITY_VOLUME_TOLERANCE", "0.5")),
         alert_webhook=os.environ.get("SEGMENTS_ALERT_WEBHOOK") or None,
+        api_token=os.environ.get("SEGMENTS_API_TOKEN") or None,
     )

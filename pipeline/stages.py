@@ -216,3 +216,45 @@ def latest_features_date() -> date:
     if latest is None:
         raise LookupError(f"no features in {settings.warehouse_path}: run customer_segmentation")
     return latest
+
+
+def published_segments_date() -> date:
+    """The as-of date of the published segments: what activation exports and reports on."""
+    import duckdb
+
+    settings = config.load()
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        [(published,)] = con.execute(
+            "select max(as_of_date) from segments.customer_segments"
+        ).fetchall()
+    if published is None:
+        raise LookupError(f"no segments in {settings.warehouse_path}: run customer_segmentation")
+    return published
+
+
+def export_audiences(run_id: str) -> dict[str, dict[str, int]]:
+    """Write every destination's audience files and their deltas (`activation.exports`)."""
+    from activation.exports import export_audiences as export
+
+    settings = config.load()
+    with measure(settings.warehouse_path, run_id, "activation_exports") as stage:
+        results = export(settings.warehouse_path, settings.exports_dir)
+        stage.rows = sum(r.members for r in results)
+    return {
+        f"{r.destination}/{r.audience}": {
+            "members": r.members,
+            "added": r.added,
+            "removed": r.removed,
+        }
+        for r in results
+    }
+
+
+def build_report(run_id: str) -> str:
+    """Rebuild the segment report, one HTML page (`activation.report`)."""
+    from activation.report import build_report as build
+
+    settings = config.load()
+    with measure(settings.warehouse_path, run_id, "report"):
+        path = build(settings.warehouse_path, settings.report_path, settings.models_dir)
+    return str(path)

@@ -38,12 +38,6 @@ shop_orders as (
 
 ),
 
-consents as (
-
-    select * from {{ ref('stg_consent__consents') }}
-
-),
-
 erasure_requests as (
 
     select * from {{ ref('stg_consent__erasure_requests') }}
@@ -179,50 +173,9 @@ latest_order_emails as (
 
 ),
 
-consent_changes as (
-
-    select
-        coalesce(crm_people.person_id, email_people.person_id) as person_id,
-        consents.purpose,
-        consents.consent_status,
-        consents.recorded_at
-    from consents
-    left join crm_people
-        on consents.customer_id = crm_people.customer_id
-    left join email_people
-        on consents.email = email_people.email
-    where consents.recorded_at < {{ as_of_timestamp() }}
-
-),
-
-ranked_consents as (
-
-    select
-        *,
-        row_number() over (
-            partition by person_id, purpose
-            order by
-                recorded_at desc,
-                case when consent_status = 'withdrawn' then 0 else 1 end
-        ) as change_rank
-    from consent_changes
-    where person_id is not null
-
-),
-
 current_consents as (
 
-    select
-        {%- for purpose in purposes %}
-        {{ dbt.bool_or("purpose = '" ~ purpose ~ "' and consent_status = 'granted'") }}
-            as has_{{ purpose }}_consent,
-        max(case when purpose = '{{ purpose }}' then recorded_at end)
-            as {{ purpose }}_consent_changed_at,
-        {%- endfor %}
-        person_id
-    from ranked_consents
-    where change_rank = 1
-    group by person_id
+    {{ current_consents(as_of_timestamp()) }}
 
 ),
 

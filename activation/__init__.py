@@ -1,0 +1,1 @@
+"""Getting segments to the people who act on them: reports and exports."""

@@ -1,0 +1,34 @@
+{#-
+    VIP early access: the customers worth the most, invited before a launch or a sale. In:
+    lifecycle active, and RFM "Champions" or the top value decile (predicted 12-month value),
+    and a purchase propensity in the top var `vip_max_purchase_decile` deciles.
+-#}
+with
+
+customers as (
+
+    select * from {{ ref('customer_360') }}
+
+),
+
+final as (
+
+    select
+        person_id,
+        'vip_early_access' as audience,
+        as_of_date,
+        segment_name,
+        rfm_segment,
+        lifecycle_stage,
+        p_purchase_30d,
+        p_churn,
+        predicted_value_12m
+    from customers
+    where
+        lifecycle_stage = 'active'
+        and (rfm_segment = 'Champions' or value_decile = 1)
+        and purchase_decile <= {{ var('vip_max_purchase_decile') }}
+
+)
+
+select * from final
