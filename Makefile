@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: setup run test bench lint summary docs clean postgres airflow dag-parse
+.PHONY: setup run test bench lint summary docs clean postgres chromium airflow dag-parse
 
 # uv lives in its own small venv so that `uv sync` never removes it from the project's.
 $(UV):
@@ -43,6 +43,10 @@ lint: setup
 ## shop-database source and its tests; prints its DSN
 postgres:
 	scripts/start_postgres.sh
+
+## chromium: install Debian's chromium (if absent), the browser the report's test opens
+chromium:
+	scripts/install_chromium.sh
 
 ## airflow: a local Airflow (`airflow standalone`) with its UI on http://localhost:8080
 ## (PORT=8081 moves it) on the project's DAGs; connections and variables from

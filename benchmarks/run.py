@@ -27,7 +27,7 @@ import duckdb
 from demo_data.model_scores import model_scores
 from demo_data.score import identity_scores
 from pipeline import settings as config
-from pipeline.airflow_runner import run_dag
+from pipeline.airflow_runner import ACTIVATION_DAG_ID, run_dag
 from pipeline.summary import format_table
 
 log = logging.getLogger("benchmarks")
@@ -109,6 +109,9 @@ def run(scale: int, as_of: str) -> dict:
     shutil.rmtree(settings.models_dir, ignore_errors=True)
     started = time.perf_counter()
     run_dag(settings, as_of_date)
+    # Read before activation's dbt build overwrites run_results.json.
+    marts_groups = dbt_groups(settings.data_dir / "dbt" / "target")
+    run_dag(settings, as_of_date, ACTIVATION_DAG_ID)  # what publishing triggers
     total = time.perf_counter() - started
 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -117,8 +120,8 @@ def run(scale: int, as_of: str) -> dict:
         ).fetchall()
     for name, seconds, n, peak in rows:
         stages.append({"name": name, "seconds": seconds, "rows": n, "peak_rss_mb": peak})
-        if name == "dbt_marts":  # its run_results.json is the last dbt wrote
-            stages += dbt_groups(settings.data_dir / "dbt" / "target")
+        if name == "dbt_marts":
+            stages += marts_groups
     identity = asdict(identity_scores(settings.warehouse_path, settings.truth_dir))
     return {
         "scale": scale,
@@ -126,7 +129,7 @@ def run(scale: int, as_of: str) -> dict:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "total_s": total,
-        "total_note": "the DAG run through Airflow, generation excluded",
+        "total_note": "both DAG runs (pipeline, activation) through Airflow, generation excluded",
         "peak_rss_mb": max([_children_peak_mb(), *(s["peak_rss_mb"] or 0 for s in stages)]),
         "stages": stages,
         "identity": identity,
@@ -147,7 +150,7 @@ def render(results: dict) -> str:
         for s in results["stages"]
     ]
     rows.append(
-        ("total (DAG run)", f"{results['total_s']:.2f}", "", "", f"{results['peak_rss_mb']:.0f}")
+        ("total (DAG runs)", f"{results['total_s']:.2f}", "", "", f"{results['peak_rss_mb']:.0f}")
     )
     title = f"Benchmark at {results['scale']:,} customers ({results['cpus']} CPUs)"
     identity = results["identity"]

@@ -1,7 +1,10 @@
 """`segments`: the command line for what people do by hand.
 
-segments run [--date YYYY-MM-DD]   run the pipeline DAG through Airflow, then summarise
+segments run [--date YYYY-MM-DD]   run the pipeline and activation DAGs through Airflow, summarise
 segments generate [--customers N]  write demo sources into the landing zone
+segments export [--audience NAME]  export the audiences per destination (with deltas)
+segments report                    rebuild the segment report (one HTML page)
+segments serve [--port 8000]       the segment lookup API (needs SEGMENTS_API_TOKEN)
 segments summary                   what the warehouse holds now
 segments docs [--serve]            build dbt's documentation site (and serve it on :8080)
 segments airflow [--port 8080]     a local Airflow (standalone) with its UI on the project's DAGs
@@ -40,6 +43,18 @@ def main(argv: list[str] | None = None) -> int:
         default=datetime.now(UTC).date(),
         help="the data ends the day before this date",
     )
+    export = commands.add_parser("export", help="export the audiences for each destination")
+    export.add_argument("--audience", help="only this audience (default: all)")
+    commands.add_parser("report", help="rebuild the segment report")
+    lookup = commands.add_parser("serve", help="serve the segment lookup API")
+    lookup.add_argument("--host", default="127.0.0.1", help="address to bind (default local)")
+    lookup.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    lookup.add_argument(
+        "--reload-seconds",
+        type=float,
+        default=60,
+        help="reload the warehouse once it changed and stayed quiet this long (default 60)",
+    )
     commands.add_parser("summary", help="print what the warehouse holds")
     docs = commands.add_parser("docs", help="build dbt's documentation site for the warehouse")
     docs.add_argument("--serve", action="store_true", help="then serve it on localhost:8080")
@@ -65,6 +80,34 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
 
+    if args.command == "export":
+        from activation.exports import export_audiences
+
+        for result in export_audiences(
+            settings.warehouse_path, settings.exports_dir, audience=args.audience
+        ):
+            print(
+                f"{result.destination}/{result.audience}: {result.members} members, "
+                f"{result.added} added, {result.removed} removed -> {result.folder}"
+            )
+        return 0
+
+    if args.command == "report":
+        from activation.report import build_report
+
+        path = build_report(settings.warehouse_path, settings.report_path, settings.models_dir)
+        print(f"segment report: {path}")
+        return 0
+
+    if args.command == "serve":
+        from activation.lookup import WarehouseNotReady, serve
+
+        try:
+            return serve(settings, args.host, args.port, args.reload_seconds)
+        except (ValueError, WarehouseNotReady) as error:
+            print(f"segment lookup: {error}", file=sys.stderr)
+            return 2
+
     if args.command == "manifest":
         from pipeline.dbt_manifest import ensure_manifest
 
@@ -88,16 +131,16 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.summary import render
 
     if args.command == "run":
-        from pipeline.airflow_runner import DagRunFailed, run_dag
+        from pipeline.airflow_runner import DagRunFailed, run_pipeline
 
         try:
-            log_file = run_dag(settings, args.date)
+            log_files = run_pipeline(settings, args.date)
         except DagRunFailed as error:
             print(f"\nFAILED: {error}\n", file=sys.stderr)
-            print(render(settings.warehouse_path, settings.data_docs_index))
+            print(render(settings))
             return 1
-        print(f"\nDAG run log: {log_file}\n")
-    print(render(settings.warehouse_path, settings.data_docs_index))
+        print("\nDAG run logs:\n" + "\n".join(f"  {path}" for path in log_files) + "\n")
+    print(render(settings))
     return 0
 
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 
-SCHEMAS = ("raw", "quarantine", "staging", "reference", "marts", "segments", "quality", "ops")
+from pipeline.settings import Settings
+
+SCHEMAS = (
+    "raw",
+    "quarantine",
+    "staging",
+    "reference",
+    "marts",
+    "segments",
+    "activation",
+    "exports",
+    "quality",
+    "ops",
+)
 
 
 def format_table(rows: list[tuple], headers: tuple[str, ...]) -> str:
@@ -19,8 +30,10 @@ def format_table(rows: list[tuple], headers: tuple[str, ...]) -> str:
     return "\n".join([line, "  ".join("-" * w for w in widths), *body])
 
 
-def render(warehouse_path: Path, data_docs: Path | None = None) -> str:
-    """A plain-text summary of the warehouse and its latest run."""
+def render(settings: Settings) -> str:
+    """A plain-text summary of the warehouse and its latest run, and where the exports, the
+    report and the quality docs are."""
+    warehouse_path = settings.warehouse_path
     if not warehouse_path.exists():
         return f"No warehouse at {warehouse_path}: run `make run` first."
     out = [f"Warehouse: {warehouse_path} ({warehouse_path.stat().st_size / 1e6:.1f} MB)"]
@@ -94,34 +107,61 @@ def render(warehouse_path: Path, data_docs: Path | None = None) -> str:
             )
             out += ["", "Identity graph", format_table(health, headers)]
 
-        latest = None
+        if ("exports", "export_runs") in tables:
+            exports = con.execute(
+                """
+                select destination || '/' || audience, export_date, members, added, removed
+                from exports.export_runs
+                qualify row_number() over (
+                    partition by destination, audience order by exported_at desc
+                ) = 1
+                order by 1
+                """
+            ).fetchall()
+            headers = ("destination/audience", "as of", "members", "added", "removed")
+            out += [
+                "",
+                f"Audience exports ({settings.exports_dir})",
+                format_table(exports, headers),
+            ]
+
+        # The daily run and the activation run it triggered: the two latest runs.
+        runs: list[str] = []
         if ("ops", "stage_runs") in tables:
-            latest = con.execute(
-                "select run_id from ops.stage_runs order by started_at desc limit 1"
-            ).fetchone()
-        if latest and ("quality", "expectation_results") in tables:
+            runs = [
+                row[0]
+                for row in con.execute(
+                    """
+                    select run_id from ops.stage_runs group by run_id
+                    order by max(started_at) desc limit 2
+                    """
+                ).fetchall()
+            ]
+        if runs and ("quality", "expectation_results") in tables:
             quality = con.execute(
                 """
                 select layer, suite, count(*) filter (success) as passed,
                        count(*) filter (not success and severity = 'critical') as failed,
                        count(*) filter (not success and severity != 'critical') as warnings
-                from quality.expectation_results where run_id = ?
+                from quality.expectation_results where list_contains(?, run_id)
                 group by layer, suite
-                order by list_position(['raw', 'staging', 'marts', 'outputs'], layer), suite
+                order by list_position(
+                    ['raw', 'staging', 'marts', 'outputs', 'activation'], layer
+                ), suite
                 """,
-                latest,
+                [runs],
             ).fetchall()
             failures = con.execute(
                 """
                 select
                     suite, expectation, coalesce(column_name, '(table)'), severity, observed_value
-                from quality.expectation_results where run_id = ? and not success
+                from quality.expectation_results where list_contains(?, run_id) and not success
                 """,
-                latest,
+                [runs],
             ).fetchall()
             out += [
                 "",
-                f"Quality (run {latest[0]})",
+                f"Quality (runs {', '.join(reversed(runs))})",
                 format_table(quality, ("layer", "table", "passed", "failed", "warnings")),
             ]
             if failures:
@@ -131,15 +171,17 @@ def render(warehouse_path: Path, data_docs: Path | None = None) -> str:
                         failures, ("suite", "expectation", "column", "severity", "observed")
                     ),
                 ]
-        if data_docs is not None and data_docs.exists():
-            out += [f"GX Data Docs: file://{data_docs}"]
-        if latest:
+        if settings.data_docs_index.exists():
+            out += [f"GX Data Docs: file://{settings.data_docs_index}"]
+        if settings.report_path.exists():
+            out += [f"Segment report: file://{settings.report_path}"]
+        if runs:
             stages = con.execute(
                 """
                 select stage, round(seconds, 2), rows, round(peak_rss_mb) from ops.stage_runs
-                where run_id = ? order by started_at
+                where list_contains(?, run_id) order by started_at
                 """,
-                latest,
+                [runs],
             ).fetchall()
             out += ["", "Stages", format_table(stages, ("stage", "seconds", "rows", "peak MiB"))]
     return "\n".join(out)

@@ -21,7 +21,11 @@ import pytest
 from tests.conftest import REPO
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
-DUMMY_ENV = {"AIRFLOW_DB_PASSWORD": "dummy-db-password", "AIRFLOW_JWT_SECRET": "dummy-jwt"}
+DUMMY_ENV = {
+    "AIRFLOW_DB_PASSWORD": "dummy-db-password",
+    "AIRFLOW_JWT_SECRET": "dummy-jwt",
+    "SEGMENTS_API_TOKEN": "dummy-api-token",
+}
 PROJECT_MOUNT = "/opt/project"
 # Airflow component → the command its service runs.
 COMPONENTS = {
@@ -59,7 +63,14 @@ def compose(env_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(
-            ("AIRFLOW_DB_", "AIRFLOW_JWT_", "AIRFLOW_FERNET_", "AIRFLOW_BASE_URL", "COMPOSE_")
+            (
+                "AIRFLOW_DB_",
+                "AIRFLOW_JWT_",
+                "AIRFLOW_FERNET_",
+                "AIRFLOW_BASE_URL",
+                "COMPOSE_",
+                "SEGMENTS_API_TOKEN",
+            )
         )
     }
     return subprocess.run(
@@ -174,3 +185,16 @@ def test_api_server_is_published_and_checked(config):
     )
     assert any(port["target"] == 8080 for port in api["ports"])
     assert "/api/v2/version" in " ".join(api["healthcheck"]["test"])
+
+
+def test_segment_lookup_reads_the_warehouse_read_only(config):
+    """The lookup serves from the warehouse volume without being able to write it, and
+    needs its token from the environment."""
+    lookup = config["services"]["segment-lookup"]
+    assert lookup["command"][:2] == ["segments", "serve"]
+    [data] = [mount for mount in lookup["volumes"] if mount["target"] == "/data"]
+    assert (data["source"], data.get("read_only")) == ("warehouse", True)
+    assert lookup["environment"]["SEGMENTS_DATA_DIR"] == "/data"
+    assert lookup["environment"]["SEGMENTS_API_TOKEN"] == "dummy-api-token"
+    assert any(port["target"] == 8000 for port in lookup["ports"])
+    assert "/health" in " ".join(lookup["healthcheck"]["test"])

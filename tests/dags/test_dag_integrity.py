@@ -24,7 +24,7 @@ def dagbag():
 def test_dag_files_import_without_errors(dagbag):
     assert DAG_FILES, "no DAG files found"
     assert dagbag.import_errors == {}
-    assert {"customer_segmentation", "retrain_models"} <= set(dagbag.dags)
+    assert {"customer_segmentation", "retrain_models", "activate_segments"} <= set(dagbag.dags)
 
 
 def test_every_dag_has_owner_retries_tags_and_docs(dagbag):
@@ -79,34 +79,50 @@ def test_pipeline_order(dagbag):
             )
 
 
+def test_activation_order(dagbag):
+    """Nothing is exported before the activation layer passed its gate; the report last."""
+    dag = dagbag.dags["activate_segments"]
+    chain = ["dbt_activation", "quality_gate_activation", "export_audiences", "build_report"]
+    for upstream, downstream in itertools.pairwise(chain):
+        for before, after in itertools.product(_tasks(dag, upstream), _tasks(dag, downstream)):
+            assert after in dag.get_task(before).get_flat_relative_ids(upstream=False), (
+                f"{after} does not wait for {before}"
+            )
+
+
 def test_every_dbt_model_and_its_tests_have_a_task(dagbag):
-    """Rendered from the manifest: each model and seed is a task in exactly one layer, its
-    tests a task after it, and the layer's quality gate waits for all of them."""
+    """Rendered from the manifest: each model and seed is a task in exactly one layer of one
+    DAG (activation's in `activate_segments`), its tests a task after it, and the layer's
+    quality gate waits for all of them."""
     import json
 
     from pipeline.dbt_manifest import MANIFEST_PATH
 
-    dag = dagbag.dags["customer_segmentation"]
+    dags = [dagbag.dags["customer_segmentation"], dagbag.dags["activate_segments"]]
     nodes = json.loads(MANIFEST_PATH.read_text())["nodes"].values()
     suffix = {"model": "run", "seed": "seed"}
     built = {n["name"]: n["resource_type"] for n in nodes if n["resource_type"] in suffix}
     for name, kind in built.items():
-        [task_id] = [t for t in dag.task_dict if t.endswith(f".{name}.{suffix[kind]}")]
+        [(dag, task_id)] = [
+            (dag, t) for dag in dags for t in dag.task_dict if t.endswith(f".{name}.{suffix[kind]}")
+        ]
         layer = task_id.split(".")[0]
-        assert layer in ("dbt_staging", "dbt_marts"), task_id
+        assert layer in ("dbt_staging", "dbt_marts", "dbt_activation"), task_id
         gate = dag.get_task(f"quality_gate_{layer.removeprefix('dbt_')}")
         assert task_id in gate.get_flat_relative_ids(upstream=True)
     tested = {n["attached_node"].split(".")[-1] for n in nodes if n.get("attached_node")}
     for name in tested & set(built):
-        assert any(t.endswith(f".{name}.test") for t in dag.task_dict), f"{name}: no test task"
+        assert any(t.endswith(f".{name}.test") for dag in dags for t in dag.task_dict), name
 
 
 def test_assets_connect_the_stages(dagbag):
     """Gates emit their layer's assets, publishing the segment tables; drift flagged by the
-    daily run is what (besides the weekly cron) starts `retrain_models`."""
-    from pipeline.assets import FEATURE_DRIFT, MARTS, RAW, SEGMENTS
+    daily run is what (besides the weekly cron) starts `retrain_models`; publishing (by either)
+    starts `activate_segments`."""
+    from pipeline.assets import ACTIVATION, EXPORTS, FEATURE_DRIFT, MARTS, RAW, SEGMENTS
 
     daily, retrain = dagbag.dags["customer_segmentation"], dagbag.dags["retrain_models"]
+    activation = dagbag.dags["activate_segments"]
     assert daily.get_task("quality_gate_raw").outlets == RAW
     assert daily.get_task("quality_gate_marts").outlets == MARTS
     assert daily.get_task("publish_outputs").outlets == SEGMENTS
@@ -117,6 +133,10 @@ def test_assets_connect_the_stages(dagbag):
     schedule = retrain.timetable
     assert schedule.asset_condition == FEATURE_DRIFT
     assert schedule.timetable.expression == "0 4 * * 0"  # SEGMENTS_RETRAIN_SCHEDULE's default
+    # Activation follows whichever DAG published; a sync can wait on the exports.
+    assert set(activation.timetable.asset_condition.objects) == set(SEGMENTS)
+    assert activation.get_task("quality_gate_activation").outlets == ACTIVATION
+    assert activation.get_task("export_audiences").outlets == [EXPORTS]
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)

@@ -13,7 +13,7 @@ import pytest
 
 from demo_data.generate import generate
 from extract_load.sources import SOURCES
-from pipeline.airflow_runner import DagRunFailed, run_dag
+from pipeline.airflow_runner import DagRunFailed, run_dag, run_pipeline
 from tests.conftest import AS_OF, configure
 
 pytestmark = pytest.mark.e2e
@@ -21,8 +21,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def pipeline_run(module_settings):
-    log_file = run_dag(module_settings, AS_OF)
-    return module_settings, log_file
+    """The daily DAG, then the activation DAG its published segments trigger."""
+    daily_log, _ = run_pipeline(module_settings, AS_OF)
+    return module_settings, daily_log
 
 
 def _query(settings, sql, params=None):
@@ -193,14 +194,19 @@ def test_quality_results_and_stage_timings_are_recorded(pipeline_run):
         "value",
         "quality_outputs",
         "publish",
+        "dbt_activation",
+        "quality_activation",
+        "activation_exports",
+        "report",
     ]
     layers = set(_query(settings, "select distinct layer from quality.expectation_results").layer)
-    assert layers == {"raw", "staging", "marts", "outputs"}
+    assert layers == {"raw", "staging", "marts", "outputs", "activation"}
     assert settings.data_docs_index.exists()
 
 
 def test_dbt_docs_describe_every_mart_column(pipeline_run):
-    """`segments docs` builds the site, and BI users find every mart column described."""
+    """`segments docs` builds the site, and BI users find every column of the marts and of
+    the activation tables (customer_360, audiences) described."""
     from pipeline.dbt_runner import build_docs
 
     settings, _ = pipeline_run
@@ -211,9 +217,9 @@ def test_dbt_docs_describe_every_mart_column(pipeline_run):
     marts = {
         uid: node
         for uid, node in manifest.items()
-        if node["resource_type"] == "model" and node["schema"] == "marts"
+        if node["resource_type"] == "model" and node["schema"] in ("marts", "activation")
     }
-    assert {"customer_rfm", "dim_customers", "customer_features"} <= {
+    assert {"customer_rfm", "dim_customers", "customer_features", "customer_360"} <= {
         n["name"] for n in marts.values()
     }
     undocumented = [
@@ -227,7 +233,7 @@ def test_dbt_docs_describe_every_mart_column(pipeline_run):
 
 
 # Tables that record the run itself (when it was built or trained) rather than the data.
-RUN_RECORDS = {"marts.identity_graph_health", "segments.model_runs"}
+RUN_RECORDS = {"marts.identity_graph_health", "segments.model_runs", "exports.export_runs"}
 # Columns that record the load itself: when, in which batch, from which path. Equal on a
 # re-run into the same warehouse; different in another warehouse loading the same files.
 LOAD_RECORDS = {"_batch_id", "_loaded_at", "_source_file", "batch_id", "loaded_at", "source_file"}
@@ -241,7 +247,8 @@ def _checksums(settings, other_warehouse: bool = False) -> dict[str, tuple[int, 
         settings,
         "select table_schema || '.' || table_name as name, list(column_name) as column_names "
         "from information_schema.columns "
-        "where table_schema in ('raw', 'quarantine', 'staging', 'reference', 'marts', 'segments') "
+        "where table_schema in ('raw', 'quarantine', 'staging', 'reference', 'marts', "
+        "'segments', 'activation', 'exports') "
         "group by all",
     )
     sums = {}
@@ -267,11 +274,30 @@ def test_rerunning_the_date_gives_identical_tables(pipeline_run):
     saved models score the same people the same way)."""
     settings, _ = pipeline_run
     before = _checksums(settings)
-    run_dag(settings, AS_OF)
+    run_pipeline(settings, AS_OF)
     after = _checksums(settings)
     assert after.keys() == before.keys()
     changed = sorted(name for name in before if before[name] != after[name])
     assert not changed, f"tables changed by re-running {AS_OF}: {changed}"
+
+
+def test_activation_writes_the_exports_and_the_report(pipeline_run):
+    """The activation DAG's outputs: an export folder per destination and audience whose
+    manifest agrees with its files, and the report page."""
+    from activation.destinations import DESTINATIONS
+
+    settings, _ = pipeline_run
+    for destination in DESTINATIONS:
+        for audience in destination.audiences:
+            folder = settings.exports_dir / destination.name / audience
+            manifest = json.loads((folder / "export.json").read_text())
+            for name in ("members", "added", "removed"):
+                assert manifest[name] == _data_rows(folder / f"{name}.parquet"), (folder, name)
+                assert manifest[name] == _data_rows(folder / f"{name}.csv"), (folder, name)
+            assert manifest["export_date"] == AS_OF.isoformat() and manifest["members"] > 0
+    page = settings.report_path.read_text()
+    assert page.startswith("<!DOCTYPE html>") or page.startswith("<!doctype html>")
+    assert "<svg" in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
 
 
 def test_orders_alone_are_enough_for_the_whole_pipeline(pipeline_run, tmp_path, monkeypatch):
