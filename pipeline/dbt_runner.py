@@ -69,7 +69,8 @@ def build_docs(settings: Settings) -> Path:
     and the catalog of built tables) lands in the dbt target folder; returns its index.html."""
     if not settings.warehouse_path.exists():
         raise DbtError(f"no warehouse at {settings.warehouse_path}: run `make run` first")
-    run_dbt(settings, ["docs", "generate"], date.today())
+    # Every node: the project's default selector leaves the activation layer out of builds.
+    run_dbt(settings, ["docs", "generate", "--select", "fqn:*"], date.today())
     return settings.data_dir / "dbt" / "target" / "index.html"
 
 
