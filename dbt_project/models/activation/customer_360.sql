@@ -3,7 +3,8 @@
     engagement, segment, scores and value, as of the segments' date. People with an erasure
     request (whatever its date) are not here. Consent is the latest change the warehouse
     holds, with no as-of bound, so every export made from this table honours a withdrawal
-    even when the segments come from a backfilled date.
+    even when the segments come from a backfilled date. The model outputs are cast to the
+    contract's types: the tables pandas writes may change an integer's width.
 -#}
 {%- set purposes = var('consent_purposes') -%}
 with
@@ -60,7 +61,7 @@ final as (
 
     select
         customers.person_id,
-        segments.as_of_date,
+        cast(segments.as_of_date as date) as as_of_date,
         customers.customer_id,
         customers.first_name,
         customers.last_name,
@@ -86,16 +87,16 @@ final as (
         engagement.email_open_rate_90d,
         engagement.top_category,
         engagement.preferred_device,
-        segments.segment_id,
-        segments.segment_name,
-        propensity.p_purchase_30d,
-        propensity.p_churn,
-        propensity.decile as purchase_decile,
-        value_scores.predicted_value_12m,
-        value_scores.value_decile,
-        segments.model_version as segment_model_version,
-        propensity.model_version as propensity_model_version,
-        value_scores.model_version as value_model_version
+        cast(segments.segment_id as integer) as segment_id,
+        cast(segments.segment_name as varchar) as segment_name,
+        cast(propensity.p_purchase_30d as double) as p_purchase_30d,
+        cast(propensity.p_churn as double) as p_churn,
+        cast(propensity.decile as integer) as purchase_decile,
+        cast(value_scores.predicted_value_12m as double) as predicted_value_12m,
+        cast(value_scores.value_decile as integer) as value_decile,
+        cast(segments.model_version as varchar) as segment_model_version,
+        cast(propensity.model_version as varchar) as propensity_model_version,
+        cast(value_scores.model_version as varchar) as value_model_version
     from customers
     inner join segments
         on customers.person_id = segments.person_id
