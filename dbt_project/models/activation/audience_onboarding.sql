@@ -12,16 +12,7 @@ customers as (
 
 final as (
 
-    select
-        person_id,
-        'onboarding' as audience,
-        as_of_date,
-        segment_name,
-        rfm_segment,
-        lifecycle_stage,
-        p_purchase_30d,
-        p_churn,
-        predicted_value_12m
+    select {{ audience_columns('onboarding') }}
     from customers
     where lifecycle_stage = 'new'
 

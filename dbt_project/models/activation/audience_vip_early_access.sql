@@ -13,16 +13,7 @@ customers as (
 
 final as (
 
-    select
-        person_id,
-        'vip_early_access' as audience,
-        as_of_date,
-        segment_name,
-        rfm_segment,
-        lifecycle_stage,
-        p_purchase_30d,
-        p_churn,
-        predicted_value_12m
+    select {{ audience_columns('vip_early_access') }}
     from customers
     where
         lifecycle_stage = 'active'

@@ -13,16 +13,7 @@ customers as (
 
 final as (
 
-    select
-        person_id,
-        'win_back' as audience,
-        as_of_date,
-        segment_name,
-        rfm_segment,
-        lifecycle_stage,
-        p_purchase_30d,
-        p_churn,
-        predicted_value_12m
+    select {{ audience_columns('win_back') }}
     from customers
     where
         (rfm_segment in ('At risk', 'Can''t lose them') or lifecycle_stage = 'dormant')
