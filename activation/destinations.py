@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The audience models (`dbt_project/models/activation/audience_<name>.sql`).
+AUDIENCES = ("win_back", "vip_early_access", "onboarding")
+
 # Columns a destination may ask for: SQL over `activation.customer_360` (alias `c`) and the
 # audience table (alias `a`). Emails are stored lower-cased and trimmed and phones in E.164
 # (`+` and digits), the normalisation ad platforms hash, so hashing the stored value is hashing

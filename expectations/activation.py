@@ -6,10 +6,10 @@ who asked for erasure, whatever a model change did to the SQL.
 
 from __future__ import annotations
 
+from activation.destinations import AUDIENCES
 from expectations.checks import SqlCheck, TableSuite, between, not_null, unique
 
 CUSTOMER_360 = "activation.customer_360"
-AUDIENCES = ("win_back", "vip_early_access", "onboarding")
 
 
 def _no_erased(table: str) -> SqlCheck:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from airflow.sdk import Asset
 
+from activation.destinations import AUDIENCES
 from extract_load.sources import SOURCES
 
 
@@ -44,12 +45,7 @@ SEGMENTS = [
 # The tables BI and the exports read, updated when the activation layer passed its gate.
 ACTIVATION = [
     table_asset("activation", table)
-    for table in (
-        "customer_360",
-        "audience_win_back",
-        "audience_vip_early_access",
-        "audience_onboarding",
-    )
+    for table in ("customer_360", *(f"audience_{name}" for name in AUDIENCES))
 ]
 # The audience files, updated when an export wrote them: what a marketing sync waits on.
 EXPORTS = Asset(name="exports.audiences", uri="exports://audiences", group="exports")
