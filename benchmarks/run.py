@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from benchmarks.peers import OURS_NOTE, peers, rfm_node_seconds
 from demo_data.model_scores import model_scores
 from demo_data.score import identity_scores
 from pipeline import settings as config
@@ -111,6 +112,7 @@ def run(scale: int, as_of: str) -> dict:
     run_dag(settings, as_of_date)
     # Read before activation's dbt build overwrites run_results.json.
     marts_groups = dbt_groups(settings.data_dir / "dbt" / "target")
+    rfm_seconds = rfm_node_seconds(settings.data_dir / "dbt" / "target")
     run_dag(settings, as_of_date, ACTIVATION_DAG_ID)  # what publishing triggers
     total = time.perf_counter() - started
 
@@ -134,7 +136,7 @@ def run(scale: int, as_of: str) -> dict:
         "stages": stages,
         "identity": identity,
         "models": asdict(model_scores(settings.warehouse_path, settings.truth_dir)),
-        "peers": [],
+        "peers": peers(settings.warehouse_path, as_of_date, rfm_seconds),
     }
 
 
@@ -169,7 +171,31 @@ def render(results: dict) -> str:
         f"total {models['value_total_error']:+.1%}, Spearman {models['value_spearman']:.3f}"
     )
     table = format_table(rows, ("stage", "seconds", "rows", "rows/s", "peak MiB"))
-    return f"{title}\n{table}\n{footer}"
+    return f"{title}\n{table}\n{footer}\n\n{render_peers(results.get('peers', []))}"
+
+
+def render_peers(peer_rows: list[dict]) -> str:
+    """The peers table: each peer's seconds against ours, and whether it agrees with the mart."""
+    if not peer_rows:
+        return "Peers: none measured"
+    rows = [
+        (
+            p["name"] + (f" (sample of {p['sampled']:,} buyers)" if p.get("sampled") else ""),
+            f"{p['seconds']:.3f}",
+            "-" if p["ours_seconds"] is None else f"{p['ours_seconds']:.3f}",
+            "-" if p["ratio"] is None else f"{p['ratio']:.2f}",
+            f"yes, {p['people']:,} people" if p["agree"] else f"NO: {p['mismatches']:,} differ",
+        )
+        for p in peer_rows
+    ]
+    first = peer_rows[0]
+    notes = (
+        f"Both peers on the same {first['rows']:,} completed orders, read into pandas once in "
+        f"{first['read_seconds']:.2f} s (counted in neither); ratio = peer seconds / ours "
+        f"seconds, above 1 where ours is faster.\n{OURS_NOTE}."
+    )
+    header = ("peer", "seconds", "ours seconds", "ratio peer/ours", "agrees with customer_rfm")
+    return f"Peers\n{format_table(rows, header)}\n{notes}"
 
 
 def main(argv: list[str] | None = None) -> int:

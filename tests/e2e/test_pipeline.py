@@ -386,7 +386,13 @@ def test_a_failed_try_then_a_successful_retry_leaves_no_partial_data(
     assert "Marking task as UP_FOR_RETRY" in log_text or "up_for_retry" in log_text
     runs = _query(settings, "select stage, count(*) as n from ops.stage_runs group by stage")
     assert (runs.n == 1).all(), "a stage recorded twice"
-    expected, got = _checksums(clean, True), _checksums(settings, True)
+    # The clean run went on through activation; this one ran the daily DAG only.
+    expected = {
+        name: sums
+        for name, sums in _checksums(clean, True).items()
+        if not name.startswith(("activation.", "exports."))
+    }
+    got = _checksums(settings, True)
     assert got.keys() == expected.keys()
     differ = sorted(name for name in expected if expected[name] != got[name])
     assert not differ, f"tables differ from a clean run after the retry: {differ}"
