@@ -83,9 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         from activation.exports import export_audiences
 
-        for result in export_audiences(
-            settings.warehouse_path, settings.exports_dir, audience=args.audience
-        ):
+        try:
+            results = export_audiences(
+                settings.warehouse_path, settings.exports_dir, audience=args.audience
+            )
+        except (ValueError, LookupError) as error:
+            print(f"segments export: {error}", file=sys.stderr)
+            return 2
+        for result in results:
             print(
                 f"{result.destination}/{result.audience}: {result.members} members, "
                 f"{result.added} added, {result.removed} removed -> {result.folder}"

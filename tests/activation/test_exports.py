@@ -217,3 +217,11 @@ def test_withdrawal_grant_and_erasure_reach_the_next_export(
         again = _files(settings.exports_dir, *key)
         assert again["added"].empty and again["removed"].empty, key
         assert sorted(again["members"].person_id) == sorted(after[key]["members"].person_id)
+
+
+def test_exporting_an_unknown_audience_names_the_known_ones(settings, capsys):
+    from pipeline.cli import main
+
+    assert main(["export", "--audience", "winback"]) == 2
+    error = capsys.readouterr().err
+    assert "'winback'" in error and "win_back" in error
