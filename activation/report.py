@@ -482,7 +482,7 @@ def _model_space(context: Context, sample: pd.DataFrame) -> tuple[np.ndarray | N
     clusterer), or None and why not."""
     from ml import registry
 
-    path = context.models_dir / SEGMENTATION_KIND / f"{context.model_version}.joblib"
+    path = registry.model_path(context.models_dir, SEGMENTATION_KIND, context.model_version)
     if not path.is_file():
         return None, f"no saved model {path.name} in the models folder"
     try:

@@ -43,9 +43,14 @@ def library_versions() -> dict[str, str]:
     }
 
 
+def model_path(models_dir: Path, kind: str, model_version: str) -> Path:
+    """Where a model version is saved: `<models_dir>/<kind>/<model_version>.joblib`."""
+    return models_dir / kind / f"{model_version}.joblib"
+
+
 def save(models_dir: Path, kind: str, model_version: str, model: Any, metadata: dict) -> Path:
-    """Write `<models_dir>/<kind>/<model_version>.joblib`; the metadata gains the versions."""
-    path = models_dir / kind / f"{model_version}.joblib"
+    """Write the model at `model_path`; the metadata gains the library versions."""
+    path = model_path(models_dir, kind, model_version)
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {**metadata, "kind": kind, "versions": library_versions()}
     joblib.dump({"model": model, "metadata": metadata}, path)
