@@ -180,7 +180,10 @@ def test_withdrawal_grant_and_erasure_reach_the_next_export(
     erased_email = c360.email[erased]
     stages.load_source("late", "consent__consents")
     stages.load_source("late", "consent__erasure_requests")
-    run_dbt(settings, ["build", "--select", "dim_customers", "path:models/activation"], AS_OF)
+    staging = ["stg_consent__consents", "stg_consent__erasure_requests"]
+    run_dbt(
+        settings, ["build", "--select", *staging, "dim_customers", "path:models/activation"], AS_OF
+    )
     stages.quality_gate("late", "activation", AS_OF)
     stages.export_audiences("late")
 

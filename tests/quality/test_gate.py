@@ -104,7 +104,7 @@ DEFECTS = [
     pytest.param(
         "staging",
         [
-            "alter view staging.stg_shop__orders rename to stg_shop__orders_ok",
+            "alter table staging.stg_shop__orders rename to stg_shop__orders_ok",
             "create view staging.stg_shop__orders as select * from staging.stg_shop__orders_ok "
             "union all select * from staging.stg_shop__orders_ok where order_status = 'refunded'",
         ],

@@ -2,9 +2,6 @@
     Email platform events (sent, delivered, bounce, open, click, unsubscribe), one row per
     event id: a webhook delivered twice collapses to the copy loaded first.
 -#}
-{#- A table, not a view: at 1M customers it holds ~5M rows parsed from JSON/text, read by
-    its tests, the staging gate, sessions and identity: parsed once, not once per reader. #}
-{{ config(materialized='table') }}
 
 with
 

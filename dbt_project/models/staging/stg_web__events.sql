@@ -8,9 +8,6 @@
       and the device's own timestamp is kept.
     - Crawlers, bots and scripts are flagged (`is_bot`), not removed.
 -#}
-{#- A table, not a view: at 1M customers it holds ~20M rows parsed from JSON/text, read by
-    its tests, the staging gate, sessions and identity: parsed once, not once per reader. #}
-{{ config(materialized='table') }}
 
 {%- set property_paths = [
     'product_id', 'category', 'price', 'quantity', 'order_id', 'revenue', 'value',
