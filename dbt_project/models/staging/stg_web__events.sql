@@ -27,6 +27,44 @@ source as (
 
 ),
 
+first_deliveries as (
+
+    -- A retried send repeats the message id: the copy the server received first is kept.
+    -- Ranked on these few columns, then only the kept rows are parsed: ranking the parsed
+    -- rows sorted every column of ~30M events (27% slower at 1M customers).
+    select
+        _batch_id,
+        _source_row
+    from (
+        select
+            _batch_id,
+            _source_row,
+            row_number() over (
+                partition by {{ clean_text('message_id') }}
+                order by
+                    {{ utc_timestamp('received_at') }} asc nulls last,
+                    _loaded_at asc,
+                    _batch_id asc,
+                    _source_row asc
+            ) as delivery_rank
+        from source
+        where {{ clean_text('message_id') }} is not null
+    ) as deliveries
+    where delivery_rank = 1
+
+),
+
+delivered as (
+
+    select source.*
+    from source
+    inner join first_deliveries
+        on
+            source._batch_id = first_deliveries._batch_id
+            and source._source_row = first_deliveries._source_row
+
+),
+
 renamed as (
 
     select
@@ -64,23 +102,8 @@ renamed as (
         {{ utc_timestamp('sent_at') }} as sent_at,
         {{ utc_timestamp('received_at') }} as received_at,
         {{ timestamptz_to_utc('_loaded_at') }} as loaded_at,
-        _batch_id as batch_id,
-        cast(_source_row as bigint) as source_row
-    from source
-
-),
-
-ranked as (
-
-    -- A retried send repeats the message id: the copy the server received first is kept.
-    select
-        *,
-        row_number() over (
-            partition by message_id
-            order by received_at asc nulls last, loaded_at asc, batch_id asc, source_row asc
-        ) as delivery_rank
-    from renamed
-    where message_id is not null
+        _batch_id as batch_id
+    from delivered
 
 ),
 
@@ -92,8 +115,7 @@ clock_offsets as (
         coalesce(
             {{ milliseconds_between('sent_at', 'received_at') }} > {{ late_after_ms }}, false
         ) as is_late_arrival
-    from ranked
-    where delivery_rank = 1
+    from renamed
 
 ),
 
