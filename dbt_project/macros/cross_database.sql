@@ -234,3 +234,22 @@
 {% macro timestamptz_to_utc(expr) -%}
     cast(cast({{ expr }} as timestamptz) at time zone 'UTC' as timestamp)
 {%- endmacro %}
+
+{#-
+    An aggregate: `expr` on the group's first row by `order_by` (a comma-separated list of
+    columns that orders the rows uniquely), nulls kept. One aggregate instead of a
+    row_number window and a filter: at 1M customers that window was a third sort of the
+    clickstream in fct_sessions.
+-#}
+{% macro first_by(expr, order_by) -%}
+    {{ return(adapter.dispatch('first_by')(expr, order_by)) }}
+{%- endmacro %}
+
+{% macro default__first_by(expr, order_by) -%}
+    (array_agg({{ expr }} order by {{ order_by }}))[1]
+{%- endmacro %}
+
+{#- arg_min_null, not arg_min: arg_min skips rows where `expr` is null. -#}
+{% macro duckdb__first_by(expr, order_by) -%}
+    arg_min_null({{ expr }}, ({{ order_by }}))
+{%- endmacro %}

@@ -76,14 +76,15 @@ def _plant(con: duckdb.DuckDBPyConnection, devices: dict[str, list[datetime]], t
         for number, at in enumerate(times):
             stamp = at.isoformat(timespec="milliseconds") + "Z"
             message_id = f"m-test-{tag}-{anonymous_id}-{number}"
-            rows.append((message_id, anonymous_id, context, stamp, stamp, stamp, tag))
+            # Each row its own position in the batch, as the loader numbers them.
+            rows.append((message_id, anonymous_id, context, stamp, stamp, stamp, len(rows), tag))
     con.executemany(
         """
         insert into raw.web__events (
             message_id, anonymous_id, type, properties, context, timestamp, sent_at,
             received_at, _source_row, _batch_id, _loaded_at, _source_file
         )
-        values (?, ?, 'page', '{"path": "/"}', ?, ?, ?, ?, 0, ?, now(), 'planted')
+        values (?, ?, 'page', '{"path": "/"}', ?, ?, ?, ?, ?, ?, now(), 'planted')
         """,
         rows,
     )

@@ -191,24 +191,13 @@ numbered as (
 
 ),
 
-ordered as (
-
-    select
-        *,
-        row_number() over (
-            partition by anonymous_id, session_number order by occurred_at, message_id
-        ) as event_number
-    from numbered
-
-),
-
 sessions as (
 
     select
         anonymous_id,
         session_number,
         max(person_id) as person_id,
-        max(case when event_number = 1 then message_id end) as first_message_id,
+        {{ first_by('message_id', 'occurred_at, message_id') }} as first_message_id,
         min(occurred_at) as started_at,
         max(occurred_at) as ended_at,
         count(*) as events,
@@ -219,9 +208,9 @@ sessions as (
         {{ dbt.bool_or("coalesce(event_name, '') = 'Checkout Started'") }} as checkout_started,
         {{ dbt.bool_or("coalesce(event_name, '') = 'Order Completed'") }} as order_completed,
         max(user_id) as user_id,
-        max(case when event_number = 1 then device_type end) as device_type,
-        max(case when event_number = 1 then utm_source end) as utm_source
-    from ordered
+        {{ first_by('device_type', 'occurred_at, message_id') }} as device_type,
+        {{ first_by('utm_source', 'occurred_at, message_id') }} as utm_source
+    from numbered
     group by anonymous_id, session_number
 
 ),

@@ -10,7 +10,8 @@
     date read again from staging when it has events on both sides.
 
     Cost: facts join the (few) dates after them once; product views, the largest input,
-    are first summed per person, category and day, so the clickstream is never multiplied.
+    are first summed per person, category and day, so the clickstream is never multiplied,
+    and those daily sums are added up for every date in one pass (a column per date).
     Types: counts and seconds bigint, rates double (null without a denominator).
 -#}
 with
@@ -439,23 +440,59 @@ daily_purchases as (
 
 ),
 
-category_scores as (
+snapshot_dates as (
 
-    -- A day's interactions count for the dates after it.
+    -- The snapshot dates as one row, a column per offset, for the one-pass sums below.
+    select
+        {%- for offset in feature_snapshot_offsets() %}
+        max(case when offset_days = {{ offset }} then as_of_date end) as as_of_date_{{ offset }},
+        {%- endfor %}
+        count(*) as dates
+    from as_of_dates
+
+),
+
+category_totals as (
+
+    -- A day's interactions count for the dates after it: one pass sums them for every
+    -- date at once (a column per date) instead of joining each day to the dates after it.
     select
         interactions.person_id,
-        as_of_dates.as_of_date,
         interactions.category,
-        cast(sum(interactions.weight) as bigint) as affinity
+        {%- for offset in feature_snapshot_offsets() %}
+        {%- set before = 'interactions.interacted_on < snapshot_dates.as_of_date_' ~ offset %}
+        count(case when {{ before }} then 1 end) as interactions_{{ offset }},
+        sum(case when {{ before }} then interactions.weight end) as affinity_{{ offset }},
+        {%- endfor %}
+        count(*) as interaction_days
     from (
         select * from daily_views
         union all
         select * from daily_purchases
     ) as interactions
-    inner join as_of_dates
-        on interactions.interacted_on < as_of_dates.as_of_date
+    cross join snapshot_dates
     where interactions.category is not null
-    group by interactions.person_id, as_of_dates.as_of_date, interactions.category
+    group by interactions.person_id, interactions.category
+
+),
+
+category_scores as (
+
+    -- Back to one row per person, date and category with an interaction before the date.
+    {%- for offset in feature_snapshot_offsets() %}
+    select
+        category_totals.person_id,
+        as_of_dates.as_of_date,
+        category_totals.category,
+        cast(category_totals.affinity_{{ offset }} as bigint) as affinity
+    from category_totals
+    inner join as_of_dates
+        on as_of_dates.offset_days = {{ offset }}
+    where category_totals.interactions_{{ offset }} > 0
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 
 ),
 
