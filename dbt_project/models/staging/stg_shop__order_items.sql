@@ -6,7 +6,8 @@
 -#}
 with
 
-source as (
+-- Read twice: not materialized, as in stg_web__events.
+source as not materialized (
 
     select * from {{ source('raw', 'shop__order_items') }}
 

@@ -5,7 +5,8 @@
 -#}
 with
 
-source as (
+-- Read twice: not materialized, as in stg_web__events.
+source as not materialized (
 
     select * from {{ source('raw', 'shop__orders') }}
 

@@ -28,7 +28,10 @@ people as (
 
 ),
 
-sessions as (
+-- Sessions, orders and events are each read twice: not materialized, so each reader scans
+-- the table for its own columns. DuckDB would otherwise copy them into temporary results
+-- first, which spilled at 1M customers (this model as a query: 75 s against 44 s).
+sessions as not materialized (
 
     select * from {{ ref('fct_sessions') }}
 
@@ -40,7 +43,7 @@ email_engagement as (
 
 ),
 
-orders as (
+orders as not materialized (
 
     select * from {{ ref('fct_orders') }}
 
@@ -58,7 +61,7 @@ products as (
 
 ),
 
-web_events as (
+web_events as not materialized (
 
     select * from {{ ref('stg_web__events') }}
 
