@@ -23,8 +23,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -237,26 +238,48 @@ def _line_sql(source: Source) -> str:
     )
 
 
+def _batch_id(source: Source, sha: str) -> str:
+    return f"{source.table}:{sha[:16]}"
+
+
+def _already_loaded(con: duckdb.DuckDBPyConnection, batch_id: str) -> bool:
+    found = con.execute("select 1 from raw._loads where batch_id = ?", [batch_id]).fetchone()
+    return found is not None
+
+
+def _skipped(source: Source, path: Path, batch_id: str) -> LoadResult:
+    log.info("%s: %s already loaded as %s, skipped", source.table, path, batch_id)
+    return LoadResult(source.table, str(path), batch_id, 0, 0, 0, skipped=True)
+
+
 def load_file(
-    con: duckdb.DuckDBPyConnection, source: Source, path: Path, origin: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    path: Path,
+    origin: str | None = None,
+    *,
+    sha: str | None = None,
+    file_columns: list[str] | None = None,
+    loaded_at: datetime | None = None,
 ) -> LoadResult:
     """Load one file of `source`; skip it if this exact content was loaded before.
 
     `origin` says where the file came from when it is an extract (e.g. a database cursor).
+    `sha`, `file_columns` and `loaded_at` are given by `load_files`, which reads the first
+    two ahead and orders the third.
     """
     ensure_tables(con, source)
-    sha = file_sha256(path)
-    batch_id = f"{source.table}:{sha[:16]}"
-    if con.execute("select 1 from raw._loads where batch_id = ?", [batch_id]).fetchone():
-        log.info("%s: %s already loaded as %s, skipped", source.table, path, batch_id)
-        return LoadResult(source.table, str(path), batch_id, 0, 0, 0, skipped=True)
+    sha = sha or file_sha256(path)
+    batch_id = _batch_id(source, sha)
+    if _already_loaded(con, batch_id):
+        return _skipped(source, path, batch_id)
 
-    file_columns = _file_columns(con, source, path)
+    file_columns = file_columns or _file_columns(con, source, path)
     present = _check_columns(source, path, file_columns)
     checks = _row_checks(source)
     failed = " or ".join(f"({condition})" for condition, _, _ in checks)
     text = _text_rows_sql(source, path, file_columns)
-    loaded_at = datetime.now(UTC)
+    loaded_at = loaded_at or datetime.now(UTC)
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")  # it would flood the task log
     # Rows carry their file position in _source_row, so raw's physical order doesn't matter;
@@ -349,7 +372,61 @@ def load_file(
     )
 
 
-def load_source(warehouse_path: Path, landing_dir: Path, table: str) -> list[LoadResult]:
+def load_files(
+    con: duckdb.DuckDBPyConnection, source: Source, files: list[Path], threads: int = 1
+) -> list[LoadResult]:
+    """Load `files` of `source`, up to `threads` at a time, each on its own connection.
+
+    Why side by side: DuckDB's JSON reader numbers rows in file order on one core, so one
+    file at a time leaves the second core idle for a third of the load. At 100k customers
+    the two web-event files took 9.9 s side by side against 15.7 s one after the other,
+    peak memory 2.5 GB against 2.0 GB. DuckDB takes appends to one table from concurrent
+    transactions; each file still commits alone, with its rejects and its manifest entry.
+
+    What stays as if loaded in order: `_loaded_at` increases in file order (staging breaks
+    ties between versions by it); a content loaded before, or twice in `files`, is skipped;
+    columns a file adds are added before any file loads, since altering a table conflicts
+    with another transaction's open insert (if that file then fails, its columns stay,
+    empty).
+    """
+    if threads <= 1 or len(files) < 2:
+        return [load_file(con, source, path) for path in files]
+
+    def columns_of(path: Path) -> list[str]:
+        with con.cursor() as cursor:
+            return _file_columns(cursor, source, path)
+
+    def load_one(job: tuple[Path, str, list[str], datetime]) -> LoadResult:
+        path, sha, file_columns, loaded_at = job
+        with con.cursor() as cursor:
+            return load_file(
+                cursor, source, path, sha=sha, file_columns=file_columns, loaded_at=loaded_at
+            )
+
+    results: dict[Path, LoadResult] = {}
+    with ThreadPoolExecutor(threads) as pool:
+        new: dict[Path, str] = {}
+        for path, sha in zip(files, pool.map(file_sha256, files), strict=True):
+            batch_id = _batch_id(source, sha)
+            if sha in new.values() or _already_loaded(con, batch_id):
+                results[path] = _skipped(source, path, batch_id)
+            else:
+                new[path] = sha
+        columns = dict(zip(new, pool.map(columns_of, new), strict=True))
+        for file_columns in columns.values():
+            _add_drifted_columns(con, source, file_columns)
+        start = datetime.now(UTC)
+        jobs = [
+            (path, sha, columns[path], start + timedelta(microseconds=order))
+            for order, (path, sha) in enumerate(new.items())
+        ]
+        results.update(zip(new, pool.map(load_one, jobs), strict=True))
+    return [results[path] for path in files]
+
+
+def load_source(
+    warehouse_path: Path, landing_dir: Path, table: str, threads: int = 1
+) -> list[LoadResult]:
     """Load every file of one source; an absent optional source leaves an empty raw table."""
     source = SOURCES_BY_TABLE[table]
     files = sorted(landing_dir.glob(source.pattern))
@@ -363,12 +440,12 @@ def load_source(warehouse_path: Path, landing_dir: Path, table: str) -> list[Loa
                 )
             log.warning("%s: no files match %s; left empty", table, landing_dir / source.pattern)
             return []
-        return [load_file(con, source, path) for path in files]
+        return load_files(con, source, files, threads)
 
 
-def load_all(warehouse_path: Path, landing_dir: Path) -> list[LoadResult]:
+def load_all(warehouse_path: Path, landing_dir: Path, threads: int = 1) -> list[LoadResult]:
     """Load every source of the contract from the landing zone."""
     results = []
     for source in SOURCES:
-        results += load_source(warehouse_path, landing_dir, source.table)
+        results += load_source(warehouse_path, landing_dir, source.table, threads)
     return results

@@ -53,6 +53,8 @@ class Settings:
     # The segment lookup service refuses to start without it (callers send it as a bearer
     # token); never commit one: set it in the environment or a secrets manager.
     api_token: str | None
+    # Files of one source loaded side by side (extract_load.load.load_files); 1: in turn.
+    load_threads: int
 
     def as_env(self) -> dict[str, str]:
         """The variables that reproduce these settings in a child process (Airflow, dbt)."""
@@ -81,6 +83,7 @@ class Settings:
             "SEGMENTS_DRIFT_THRESHOLD": str(self.segments_drift_threshold),
             "SEGMENTS_RANDOM_STATE": str(self.random_state),
             "SEGMENTS_QUALITY_VOLUME_TOLERANCE": str(self.quality_volume_tolerance),
+            "SEGMENTS_LOAD_THREADS": str(self.load_threads),
         }
 
     @property
@@ -124,4 +127,5 @@ def load() -> Settings:
         quality_volume_tolerance=float(os.environ.get("SEGMENTS_QUALITY_VOLUME_TOLERANCE", "0.5")),
         alert_webhook=os.environ.get("SEGMENTS_ALERT_WEBHOOK") or None,
         api_token=os.environ.get("SEGMENTS_API_TOKEN") or None,
+        load_threads=int(os.environ.get("SEGMENTS_LOAD_THREADS", "2")),
     )

@@ -55,7 +55,9 @@ def load_source(run_id: str, table: str) -> dict[str, int]:
                     settings.warehouse_path, settings.shop_dsn, settings.landing_dir / "postgres"
                 )
         else:
-            results = load(settings.warehouse_path, settings.landing_dir, table)
+            results = load(
+                settings.warehouse_path, settings.landing_dir, table, settings.load_threads
+            )
         stage.rows = sum(r.rows_in for r in results)
     return {
         "files": len(results),

@@ -85,6 +85,39 @@ def test_loading_the_same_file_twice_changes_nothing_and_a_new_file_adds_a_batch
     assert _rows(warehouse, "select count(*) from raw.shop__orders") == [(3,)]
 
 
+def test_files_loaded_side_by_side_land_as_if_loaded_one_after_another(tmp_path):
+    """Two threads: the same rows, rejects, skips and new columns as one; `_loaded_at` still
+    increases in file order, which staging uses to pick between versions of a row."""
+    landing = tmp_path / "landing"
+    _write_orders(landing, "orders-1.csv")
+    _write_orders(landing, "orders-2.csv", [ORDERS_HEADER, ORDERS[1].replace("O1", "O7")])
+    drifted = [ORDERS_HEADER + ",gift_note", ORDERS[1].replace("O1", "O8") + ",hi"]
+    _write_orders(landing, "orders-3.csv", drifted)
+    _write_orders(landing, "orders-4.csv")  # orders-1.csv again: skipped
+    _write_orders(landing, "orders-5.csv", ORDERS[:3])
+    columns = "* exclude (_loaded_at)"
+    landed = {}
+    for threads in (1, 2):
+        warehouse = tmp_path / f"wh-{threads}.duckdb"
+        results = load_source(warehouse, landing, "shop__orders", threads=threads)
+        landed[threads] = (
+            [(r.rows_in, r.rows_loaded, r.rows_quarantined, r.skipped) for r in results],
+            _rows(warehouse, f"select {columns} from raw.shop__orders order by all"),
+            _rows(warehouse, f"select {columns} from quarantine.shop__orders order by all"),
+            _rows(warehouse, "select source_file from raw._loads order by loaded_at"),
+        )
+    assert landed[1] == landed[2]
+    outcomes, rows, _, files = landed[2]
+    assert [skipped for *_, skipped in outcomes] == [False, False, False, True, False]
+    assert ("O8", "hi") in [(row[0], row[-1]) for row in rows]
+    assert [f.rsplit("/", 1)[-1] for (f,) in files] == [
+        "orders-1.csv",
+        "orders-2.csv",
+        "orders-3.csv",
+        "orders-5.csv",
+    ]
+
+
 def test_missing_required_column_names_file_and_column(tmp_path):
     landing = tmp_path / "landing"
     _write_orders(landing, lines=[line.replace("status", "state") for line in ORDERS[:2]])
