@@ -55,6 +55,9 @@ class Settings:
     api_token: str | None
     # Files of one source loaded side by side (extract_load.load.load_files); 1: in turn.
     load_threads: int
+    # DuckDB's memory cap for the loader and for dbt (profiles.yml reads the variable
+    # itself); beyond it DuckDB spills to disk.
+    duckdb_memory_limit: str
 
     def as_env(self) -> dict[str, str]:
         """The variables that reproduce these settings in a child process (Airflow, dbt)."""
@@ -84,6 +87,7 @@ class Settings:
             "SEGMENTS_RANDOM_STATE": str(self.random_state),
             "SEGMENTS_QUALITY_VOLUME_TOLERANCE": str(self.quality_volume_tolerance),
             "SEGMENTS_LOAD_THREADS": str(self.load_threads),
+            "SEGMENTS_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
         }
 
     @property
@@ -128,4 +132,5 @@ def load() -> Settings:
         alert_webhook=os.environ.get("SEGMENTS_ALERT_WEBHOOK") or None,
         api_token=os.environ.get("SEGMENTS_API_TOKEN") or None,
         load_threads=int(os.environ.get("SEGMENTS_LOAD_THREADS", "2")),
+        duckdb_memory_limit=os.environ.get("SEGMENTS_DUCKDB_MEMORY_LIMIT", "4GB"),
     )

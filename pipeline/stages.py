@@ -56,7 +56,11 @@ def load_source(run_id: str, table: str) -> dict[str, int]:
                 )
         else:
             results = load(
-                settings.warehouse_path, settings.landing_dir, table, settings.load_threads
+                settings.warehouse_path,
+                settings.landing_dir,
+                table,
+                settings.load_threads,
+                settings.duckdb_memory_limit,
             )
         stage.rows = sum(r.rows_in for r in results)
     return {
