@@ -15,7 +15,8 @@
 DuckDB does all the reading, so no Python runs per row: its CSV reader's reject tables catch
 unreadable CSV lines; its JSON-lines reader with `ignore_errors` leaves an empty row where a
 line isn't JSON; `with ordinality` numbers rows in file order. Each file is parsed once into
-a temporary table, then split: good rows to raw, bad ones to quarantine.
+a temporary table, then split: good rows to raw, bad ones to quarantine. A source's files
+load side by side (`load_files`), each still in a transaction of its own.
 """
 
 from __future__ import annotations
