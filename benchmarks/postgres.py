@@ -88,11 +88,11 @@ def run(scale: int, admin_dsn: str, results: Path) -> dict:
     subprocess.run(command, cwd=DBT_PROJECT_DIR, env=env, check=True)
     build_seconds = time.perf_counter() - started
 
-    results = json.loads((target_path / "run_results.json").read_text())
+    run_results = json.loads((target_path / "run_results.json").read_text())
     manifest = json.loads((target_path / "manifest.json").read_text())
     nodes = {**manifest["nodes"], **manifest.get("unit_tests", {})}
     groups: dict[str, float] = {}
-    for result in results["results"]:
+    for result in run_results["results"]:
         node = nodes.get(result["unique_id"], {"unique_id": result["unique_id"]})
         group = _group(node)
         groups[group] = groups.get(group, 0.0) + result["execution_time"]
