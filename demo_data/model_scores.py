@@ -11,12 +11,18 @@ the pipeline.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from ml.features import observed, read_features, scoring_matrix
+from ml.propensity import candidates
 
 
 @dataclass(frozen=True)
@@ -73,3 +79,39 @@ def model_scores(warehouse: Path, truth_dir: Path, schema: str = "segments") -> 
         value_mae_truth=float(np.mean(np.abs(frame["value_365d"].to_numpy(float) - spend))),
         value_total_error=float(predicted.sum() / max(spend.sum(), 1e-12) - 1.0),
     )
+
+
+def purchase_auc_ceiling(
+    warehouse: Path, truth_dir: Path, as_of_date: date, schema: str = "segments"
+) -> float:
+    """The ROC-AUC a model reaches when it is fitted to the holdout's own outcomes.
+
+    The true probabilities' AUC is out of reach: they come from each person's hidden rate,
+    where a model sees a few orders drawn from it. This fits the propensity candidates to
+    `purchased_30d` itself (features as of the run's date, segments as inputs, as the
+    pipeline scores them), out of fold, and keeps the better: no window shift, no season to
+    guess. A model trained on the past can only approach it.
+    """
+    persons = Path(truth_dir) / "persons.parquet"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        features = read_features(con, as_of_date)
+        matched = con.execute(_CEILING_SQL.format(schema=schema), {"persons": str(persons)}).df()
+    rows = features.reset_index(names="row").merge(matched, on="person_id")
+    segment = pd.get_dummies(rows["segment_id"], prefix="segment", dtype=float)
+    inputs = scoring_matrix(features).iloc[rows["row"]].reset_index(drop=True)
+    X = observed(pd.concat([inputs, segment], axis=1))
+    y = rows["purchased_30d"].to_numpy()
+    folds = StratifiedKFold(4, shuffle=True, random_state=0)
+    return max(
+        float(roc_auc_score(y, cross_val_predict(m, X, y, cv=folds, method="predict_proba")[:, 1]))
+        for m in candidates(random_state=0).values()
+    )
+
+
+_CEILING_SQL = """
+select ids.person_id, segments.segment_id, truth.purchased_30d
+from read_parquet($persons) as truth
+inner join marts.person_identifiers as ids
+    on ids.identifier_type = 'crm_id' and ids.identifier_value = truth.true_person
+inner join {schema}.customer_segments as segments on segments.person_id = ids.person_id
+"""
