@@ -1,5 +1,5 @@
 {#-
-    Cross-database building blocks for staging: one public macro each, dispatched to a
+    Cross-database building blocks: one public macro each, dispatched to a
     `duckdb__` version where DuckDB has a faster or different idiom and to a `default__`
     version in PostgreSQL SQL (any supported version: without `pg_input_is_valid`, which came
     in 16, a value is cast only after a pattern says it has the shape of its type). Other
@@ -252,4 +252,25 @@
 {#- arg_min_null, not arg_min: arg_min skips rows where `expr` is null. -#}
 {% macro duckdb__first_by(expr, order_by) -%}
     arg_min_null({{ expr }}, ({{ order_by }}))
+{%- endmacro %}
+
+{#-
+    The group's values joined with `delimiter` in sorted order, nulls left out (null when
+    there are none). DuckDB sorts each group of an ordered aggregate on its own: collecting a
+    list and sorting it gives the same text faster (int_identity__identifiers at 1M
+    customers, as a query: 30.0 s, 25.2 s this way).
+-#}
+{% macro sorted_listagg(expression, delimiter) -%}
+    {{ return(adapter.dispatch('sorted_listagg')(expression, delimiter)) }}
+{%- endmacro %}
+
+{% macro default__sorted_listagg(expression, delimiter) -%}
+    {{ dbt.listagg(expression, delimiter, 'order by ' ~ expression) }}
+{%- endmacro %}
+
+{% macro duckdb__sorted_listagg(expression, delimiter) -%}
+    array_to_string(
+        list_sort(list({{ expression }}) filter (where {{ expression }} is not null)),
+        {{ delimiter }}
+    )
 {%- endmacro %}

@@ -80,7 +80,11 @@ identifiers as (
 
 ),
 
-dated_sessions as (
+-- The rows multiplied by the snapshot dates (dated_sessions, person_sessions, dated_orders)
+-- feed several parts each; copied into temporary results they cost more than computing them
+-- again for each reader (this model as a query at 1M customers: 56 s materialized, 32-36 s
+-- not).
+dated_sessions as not materialized (
 
     -- Every session started before the date, once per such date.
     select
@@ -157,7 +161,7 @@ cut_sessions as (
 
 ),
 
-person_sessions as (
+person_sessions as not materialized (
 
     select
         dated_sessions.person_id,
@@ -322,7 +326,7 @@ completed_orders as (
 
 ),
 
-dated_orders as (
+dated_orders as not materialized (
 
     select
         completed_orders.person_id,

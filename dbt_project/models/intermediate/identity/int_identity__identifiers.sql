@@ -88,7 +88,7 @@ identifiers as (
         {{ dbt.bool_or('is_bot') }} as is_bot,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at,
-        {{ dbt.listagg('record_source', "','", 'order by record_source') }} as sources,
+        {{ sorted_listagg('record_source', "','") }} as sources,
         count(*) as source_count
     from by_source
     group by identifier_type, identifier_value

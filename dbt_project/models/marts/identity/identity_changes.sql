@@ -90,7 +90,7 @@ merged_persons as (
     select
         'merge' as change_kind,
         links.current_person_id as person_id,
-        {{ dbt.listagg('links.previous_person_id', "','", 'order by links.previous_person_id') }}
+        {{ sorted_listagg('links.previous_person_id', "','") }}
             as previous_person_ids,
         links.current_person_id as current_person_ids,
         cast(sum(links.identifiers) as {{ dbt.type_bigint() }}) as identifiers
@@ -108,7 +108,7 @@ split_persons as (
         'split' as change_kind,
         links.previous_person_id as person_id,
         links.previous_person_id as previous_person_ids,
-        {{ dbt.listagg('links.current_person_id', "','", 'order by links.current_person_id') }}
+        {{ sorted_listagg('links.current_person_id', "','") }}
             as current_person_ids,
         cast(sum(links.identifiers) as {{ dbt.type_bigint() }}) as identifiers
     from links
