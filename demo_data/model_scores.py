@@ -39,6 +39,7 @@ class ModelScores:
 
 _MATCHED_SQL = """
 select
+    ids.person_id,
     truth.persona,
     truth.purchased_30d,
     truth.p_purchase_30d as p_true,
@@ -95,8 +96,10 @@ def purchase_auc_ceiling(
     persons = Path(truth_dir) / "persons.parquet"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         features = read_features(con, as_of_date)
-        matched = con.execute(_CEILING_SQL.format(schema=schema), {"persons": str(persons)}).df()
-    rows = features.reset_index(names="row").merge(matched, on="person_id")
+        matched = con.execute(_MATCHED_SQL.format(schema=schema), {"persons": str(persons)}).df()
+    rows = features.reset_index(names="row").merge(
+        matched[["person_id", "segment_id", "purchased_30d"]], on="person_id"
+    )
     segment = pd.get_dummies(rows["segment_id"], prefix="segment", dtype=float)
     inputs = scoring_matrix(features).iloc[rows["row"]].reset_index(drop=True)
     X = observed(pd.concat([inputs, segment], axis=1))
@@ -106,12 +109,3 @@ def purchase_auc_ceiling(
         float(roc_auc_score(y, cross_val_predict(m, X, y, cv=folds, method="predict_proba")[:, 1]))
         for m in candidates(random_state=0).values()
     )
-
-
-_CEILING_SQL = """
-select ids.person_id, segments.segment_id, truth.purchased_30d
-from read_parquet($persons) as truth
-inner join marts.person_identifiers as ids
-    on ids.identifier_type = 'crm_id' and ids.identifier_value = truth.true_person
-inner join {schema}.customer_segments as segments on segments.person_id = ids.person_id
-"""
