@@ -209,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(results, indent=2, default=str))
     print(render(results))
     print(f"\nwritten to {out}")
+    disagreeing = [p["name"] for p in results["peers"] if not p["agree"]]
+    if disagreeing:
+        # CI runs the bench at 100k: a mart that drifts from its peers must fail it.
+        log.error("customer_rfm disagrees with %s", ", ".join(disagreeing))
+        return 1
     return 0
 
 
