@@ -21,17 +21,54 @@
 {%- endmacro %}
 
 {#-
-    The text at a dotted key path ('campaign.source') of a JSON text column; null when absent.
-    `batch` (optional) lists every path the model reads from the same column: DuckDB then
-    parses the document once for all of them (the repeated list expression is computed once),
-    about twice as fast as one parse per path on a large clickstream.
+    A JSON text column as the document `json_extract_text` reads. PostgreSQL parses it here,
+    once (`jsonb`); DuckDB keeps the text, as its extraction parses one document for a whole
+    batch of paths. Select it in a CTE declared `{{ compute_once() }}`: PostgreSQL inlines a
+    CTE read once and would otherwise repeat the cast at every path.
+-#}
+{% macro json_document(json_col) -%}
+    {{ return(adapter.dispatch('json_document')(json_col)) }}
+{%- endmacro %}
+
+{% macro default__json_document(json_col) -%}
+    cast({{ json_col }} as jsonb)
+{%- endmacro %}
+
+{% macro duckdb__json_document(json_col) -%}
+    {{ json_col }}
+{%- endmacro %}
+
+{#-
+    `materialized` where the database would otherwise compute a CTE's columns again at each
+    use. PostgreSQL inlines a CTE read once and substitutes its expressions into the query
+    that reads it: a JSON document cast once per path, a parsed timestamp once per formula
+    that uses it. At 100k customers `stg_web__events` took 826 s so. DuckDB computes a
+    repeated expression once itself, and materializing would copy the table.
+-#}
+{% macro compute_once() -%}
+    {{ return(adapter.dispatch('compute_once')()) }}
+{%- endmacro %}
+
+{% macro default__compute_once() -%}
+    materialized
+{%- endmacro %}
+
+{% macro duckdb__compute_once() -%}
+{%- endmacro %}
+
+{#-
+    The text at a dotted key path ('campaign.source') of a document from `json_document`;
+    null when absent. `batch` (optional) lists every path the model reads from the same
+    column: DuckDB then parses the document once for all of them (the repeated list
+    expression is computed once), about twice as fast as one parse per path on a large
+    clickstream.
 -#}
 {% macro json_extract_text(json_col, path, batch=none) -%}
     {{ return(adapter.dispatch('json_extract_text')(json_col, path, batch)) }}
 {%- endmacro %}
 
 {% macro default__json_extract_text(json_col, path, batch=none) -%}
-    (cast({{ json_col }} as json) #>> '{{ "{" ~ path.split(".") | join(",") ~ "}" }}')
+    ({{ json_col }} #>> '{{ "{" ~ path.split(".") | join(",") ~ "}" }}')
 {%- endmacro %}
 
 {% macro duckdb__json_extract_text(json_col, path, batch=none) -%}

@@ -59,9 +59,22 @@ first_deliveries as (
 
 ),
 
-delivered as (
+-- The JSON columns as documents, parsed once per event for all their paths.
+delivered as {{ compute_once() }} (
 
-    select source.*
+    select
+        source.message_id,
+        source.anonymous_id,
+        source.user_id,
+        source.type,
+        source.event,
+        {{ json_document('source.properties') }} as properties,
+        {{ json_document('source.context') }} as context,
+        source.timestamp,
+        source.sent_at,
+        source.received_at,
+        source._loaded_at,
+        source._batch_id
     from source
     inner join first_deliveries
         on
@@ -70,7 +83,8 @@ delivered as (
 
 ),
 
-renamed as (
+-- Each text field parsed once (on PostgreSQL, see `compute_once`).
+renamed as {{ compute_once() }} (
 
     select
         {{ clean_text('message_id') }} as message_id,
@@ -112,7 +126,7 @@ renamed as (
 
 ),
 
-clock_offsets as (
+clock_offsets as {{ compute_once() }} (
 
     select
         *,
