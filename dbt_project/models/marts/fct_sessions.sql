@@ -2,9 +2,8 @@
     Web and app sessions before the as-of date, one row per session, bots left out.
 
     A session is a device's (anonymous id's) run of events with no gap longer than
-    `session_timeout_minutes` (30): over each device's distinct event times, `lag` finds
-    each time's gap to the one before and a running sum of "gap too long" numbers the
-    sessions; events at the same instant share one. The person is the device's person
+    `session_timeout_minutes` (30): `lag` finds each event's gap to the one before, a
+    running sum of "gap too long" numbers the sessions. The person is the device's person
     (its anonymous id in person_identifiers, else its logged-in user id's).
 
     Incremental, because the clickstream is the largest table. The unit of recomputation is
@@ -145,10 +144,7 @@ changed_devices as (
 
 {% endif %}
 
--- Read twice (its instants, then the events the sessions are numbered on): not
--- materialized, for the reason above (at 1M customers, with the windows below: 62 s
--- materialized, 37 s not).
-scoped_events as not materialized (
+scoped_events as (
 
     select
         events.*,
@@ -159,38 +155,22 @@ scoped_events as not materialized (
 
 ),
 
--- The windows run on each device's distinct instants, two narrow columns, and the session
--- numbers are joined back to the events: sorting the events themselves, with every column
--- they carry, was most of this model's time (at 1M customers, the model as a query, the
--- same rows: 47 s against 37 s this way).
-instants as (
-
-    -- Events at the same instant share a session whatever their order.
-    select
-        anonymous_id,
-        occurred_at
-    from scoped_events
-    group by anonymous_id, occurred_at
-
-),
-
 gaps as (
 
     select
-        anonymous_id,
-        occurred_at,
+        *,
+        -- Events at the same instant: whichever comes first gets the gap, the others 0.
         lag(occurred_at) over (
             partition by anonymous_id order by occurred_at
         ) as previous_occurred_at
-    from instants
+    from scoped_events
 
 ),
 
 flagged as (
 
     select
-        anonymous_id,
-        occurred_at,
+        *,
         case
             when previous_occurred_at is null then 1
             when
@@ -203,30 +183,19 @@ flagged as (
 
 ),
 
-instant_sessions as (
-
-    select
-        anonymous_id,
-        occurred_at,
-        sum(starts_session) over (
-            partition by anonymous_id
-            order by occurred_at
-            rows between unbounded preceding and current row
-        ) as session_number
-    from flagged
-
-),
-
 numbered as (
 
     select
-        scoped_events.*,
-        instant_sessions.session_number
-    from scoped_events
-    inner join instant_sessions
-        on
-            scoped_events.anonymous_id = instant_sessions.anonymous_id
-            and scoped_events.occurred_at = instant_sessions.occurred_at
+        *,
+        -- A range frame counts every event of the same instant, so they share a session
+        -- whatever order they were in. Sorting on the time alone, not on (time, message id),
+        -- made each of the two windows ~25% cheaper at 100k customers.
+        sum(starts_session) over (
+            partition by anonymous_id
+            order by occurred_at
+            range between unbounded preceding and current row
+        ) as session_number
+    from flagged
 
 ),
 
