@@ -47,7 +47,7 @@ later_deliveries as (
     -- A retried send repeats the message id: the copy the server received first is kept,
     -- the later copies are dropped. Only the copies of repeated ids are ranked: ranking
     -- every event sorted 3.1M rows at 100k customers to drop 63k (the model as a query,
-    -- the same rows: 6.4 s against 5.6 s).
+    -- the same rows: 6.4 s against 5.6 s at 100k, 67-71 s against 58-67 s at 1M).
     select
         _batch_id,
         _source_row
