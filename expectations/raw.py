@@ -25,7 +25,9 @@ _TIME_TYPES = ("timestamptz", "timestamp", "date")
 
 
 def _parsed(column: str, type_: str) -> str:
-    return f"try_cast(trim({column}) as {DUCKDB_TYPES[type_]})"
+    # The cast skips surrounding spaces itself: trimming first copied every value and made
+    # the check twice as slow (1.6M web-event timestamps: 0.30 s against 0.16 s).
+    return f"try_cast({column} as {DUCKDB_TYPES[type_]})"
 
 
 def source_suite(source: Source, as_of_date: date) -> TableSuite:

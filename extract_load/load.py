@@ -50,6 +50,7 @@ REJECTS = "store_rejects = true, rejects_scan = 'load_rejects_scan', rejects_tab
 
 # Validity of a timestamptz: DuckDB's core timestamp parser accepts exactly the ISO 8601
 # forms the contract allows (offset or Z) and is several times faster than the ICU cast.
+# Casts skip surrounding spaces themselves, so values are not trimmed first (a copy of each).
 _VALIDATION_TYPES = {"timestamptz": "timestamp"}
 
 
@@ -178,7 +179,7 @@ def _row_checks(source: Source) -> list[tuple[str, str, str]]:
             cast_to = _VALIDATION_TYPES.get(column.type, DUCKDB_TYPES[column.type])
             checks.append(
                 (
-                    f"try_cast(trim({name}) as {cast_to}) is null",
+                    f"try_cast({name} as {cast_to}) is null",
                     f"'column ' || {label} || ': ' || {name} || ' is not a valid {column.type}'",
                     label,
                 )

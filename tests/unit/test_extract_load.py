@@ -68,6 +68,31 @@ def test_csv_rows_in_equal_loaded_plus_quarantined_with_lines_and_reasons(tmp_pa
     assert "discount" in caplog.text and "coupon" in caplog.text
 
 
+def test_values_padded_with_spaces_are_valid_and_a_padded_bad_value_is_not(tmp_path):
+    """The checks cast without trimming first: the cast must still skip the spaces."""
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    _write_orders(
+        landing,
+        lines=[
+            ORDERS_HEADER,
+            'P1,C1,a@x.com," 2026-01-01 10:00:00+01:00 ",completed," 10.00 ",EUR,web,',
+            'P2,C2,b@x.com,"2026-01-02T10:00:00.250Z  ",completed,5.00,EUR,web,',
+            'P3,C3,c@x.com," not a date ",completed,5.00,EUR,web,',
+            'P4,C4,d@x.com,2026-01-04 10:00:00Z,completed," 1O.00 ",EUR,web,',
+        ],
+    )
+    (result,) = load_source(warehouse, landing, "shop__orders")
+
+    assert (result.rows_loaded, result.rows_quarantined) == (2, 2)
+    assert _rows(warehouse, "select order_id from raw.shop__orders order by 1") == [
+        ("P1",),
+        ("P2",),
+    ]
+    assert _rows(
+        warehouse, "select line, column_name from quarantine.shop__orders order by line"
+    ) == [(4, "ordered_at"), (5, "amount")]
+
+
 def test_loading_the_same_file_twice_changes_nothing_and_a_new_file_adds_a_batch(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
     _write_orders(landing)
