@@ -48,8 +48,9 @@ CSV_DIALECT = "delim = ',', quote = '\"', escape = '\"', auto_detect = false, st
 REJECTS = "store_rejects = true, rejects_scan = 'load_rejects_scan', rejects_table = 'load_rejects'"
 
 
-# Validity of a timestamptz: DuckDB's core timestamp parser accepts exactly the ISO 8601
-# forms the contract allows (offset or Z) and is several times faster than the ICU cast.
+# Validity of a timestamptz: DuckDB's core timestamp parser accepts the ISO 8601 forms the
+# contract allows (offset or Z) and is several times faster than the ICU cast. It also lets
+# through a trailing zone name ('... Europe/Berlin', even '... Foo/Bar'), which is not ISO 8601.
 # Casts skip surrounding spaces themselves, so values are not trimmed first (a copy of each).
 _VALIDATION_TYPES = {"timestamptz": "timestamp"}
 

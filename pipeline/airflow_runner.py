@@ -90,7 +90,7 @@ def run_dag(
     """Run the DAG for `as_of`; return the log file; raise DagRunFailed if the run failed.
 
     `prepared`: `prepare` already ran in this process (each of its two Airflow commands
-    costs seconds of start-up: 13-17 s together on two cores)."""
+    costs seconds of start-up: 8-17 s together on two cores)."""
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     prefix = "" if dag_id == DAG_ID else f"{dag_id}-"
     log_file = settings.airflow_home / f"dags-test-{prefix}{as_of.isoformat()}.log"
