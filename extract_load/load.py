@@ -31,7 +31,14 @@ from pathlib import Path
 
 import duckdb
 
-from extract_load.sources import DUCKDB_TYPES, SOURCES, SOURCES_BY_TABLE, Source
+from extract_load.sources import (
+    DUCKDB_TYPES,
+    LOCAL_TIMESTAMP_PATTERN,
+    SOURCES,
+    SOURCES_BY_TABLE,
+    UTC_OFFSET_PATTERN,
+    Source,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +55,15 @@ CSV_DIALECT = "delim = ',', quote = '\"', escape = '\"', auto_detect = false, st
 REJECTS = "store_rejects = true, rejects_scan = 'load_rejects_scan', rejects_table = 'load_rejects'"
 
 
-# Validity of a timestamptz: DuckDB's core timestamp parser accepts the ISO 8601 forms the
-# contract allows (offset or Z) and is several times faster than the ICU cast. It also lets
-# through a trailing zone name ('... Europe/Berlin', even '... Foo/Bar'), which is not ISO 8601.
-# Casts skip surrounding spaces themselves, so values are not trimmed first (a copy of each).
-_VALIDATION_TYPES = {"timestamptz": "timestamp"}
+# A timestamp is valid when it has the contract's ISO 8601 shape (surrounding spaces allowed:
+# staging trims) and the core timestamp parser takes it, which refuses a day the calendar
+# lacks. The shape check is needed because that parser lets through a trailing zone name
+# ('... Europe/Berlin', even '... Foo/Bar') and reads it as UTC. Casts skip surrounding spaces
+# themselves, so values are not trimmed first (a copy of each).
+_TIMESTAMP_SHAPES = {
+    "timestamp": f" *{LOCAL_TIMESTAMP_PATTERN} *",
+    "timestamptz": f" *{LOCAL_TIMESTAMP_PATTERN}{UTC_OFFSET_PATTERN}? *",
+}
 
 
 class SourceFileError(ValueError):
@@ -176,15 +187,16 @@ def _row_checks(source: Source) -> list[tuple[str, str, str]]:
         name, label = _quote(column.name), _literal(column.name)
         empty = f"'required column ' || {label} || ' is empty'"
         checks.append((f"trim(coalesce({name}, '')) = ''", empty, label))
-        if column.type not in ("text", "json"):
-            cast_to = _VALIDATION_TYPES.get(column.type, DUCKDB_TYPES[column.type])
-            checks.append(
-                (
-                    f"try_cast({name} as {cast_to}) is null",
-                    f"'column ' || {label} || ': ' || {name} || ' is not a valid {column.type}'",
-                    label,
-                )
-            )
+        if column.type in ("text", "json"):
+            continue
+        if column.type in _TIMESTAMP_SHAPES:
+            shape = _literal(_TIMESTAMP_SHAPES[column.type])
+            cast = f"try_cast({name} as timestamp)"
+            invalid = f"not regexp_full_match({name}, {shape}) or {cast} is null"
+        else:
+            invalid = f"try_cast({name} as {DUCKDB_TYPES[column.type]}) is null"
+        reason = f"'column ' || {label} || ': ' || {name} || ' is not a valid {column.type}'"
+        checks.append((invalid, reason, label))
     return checks
 
 

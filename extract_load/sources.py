@@ -31,6 +31,18 @@ DUCKDB_TYPES: dict[ColumnType, str] = {
     "json": "json",
 }
 
+# The ISO 8601 text a timestamp takes: date, T or space, hh:mm[:ss[.fraction]]; a timestamptz
+# may end in Z or an offset (none means UTC). Refused: a zone name ('... Europe/Berlin'), a
+# space before the offset, a lowercase z, a date alone. DuckDB's timestamp parser reads a
+# trailing zone name as nothing and PostgreSQL's reads it, so that text would mean two
+# different times. The loader checks required values against these; staging's macros in
+# dbt_project/macros/cross_database.sql read the same shapes (a test keeps them equal).
+LOCAL_TIMESTAMP_PATTERN = (
+    "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]"
+    "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]+)?)?"
+)
+UTC_OFFSET_PATTERN = "(Z|[+-][0-9]{2}(:?[0-9]{2})?)"
+
 
 @dataclass(frozen=True)
 class Column:

@@ -119,10 +119,10 @@
 
 {% macro default__utc_timestamp(expr) -%}
     case
-        when not {{ _iso_timestamp_shape('trim(' ~ expr ~ ')') }} then null
-        when {{ regexp_like('trim(' ~ expr ~ ')', _utc_offset_pattern()) }}
+        when {{ _iso_timestamp_shape('trim(' ~ expr ~ ')', offset=false) }}
+            then cast(trim({{ expr }}) as timestamp)
+        when {{ _iso_timestamp_shape('trim(' ~ expr ~ ')') }}
             then cast(cast(trim({{ expr }}) as timestamptz) at time zone 'UTC' as timestamp)
-        else cast(trim({{ expr }}) as timestamp)
     end
 {%- endmacro %}
 
@@ -135,19 +135,30 @@
 {% macro duckdb__utc_timestamp(expr) -%}
     case
         when {{ expr }} like '%Z' then try_cast({{ expr }} as timestamp)
-        when regexp_matches(trim({{ expr }}), '{{ _utc_offset_pattern() }}')
+        when {{ _iso_timestamp_shape('trim(' ~ expr ~ ')', offset=false) }}
+            then try_cast({{ expr }} as timestamp)
+        when {{ _iso_timestamp_shape('trim(' ~ expr ~ ')') }}
             then cast(try_cast(trim({{ expr }}) as timestamptz) at time zone 'UTC' as timestamp)
-        else try_cast({{ expr }} as timestamp)
     end
 {%- endmacro %}
 
-{% macro _utc_offset_pattern() -%}
-    [0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)? ?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$
+{#-
+    The contract's ISO 8601 shapes, as extract_load/sources.py states them for the loader (a
+    test keeps the two equal): date, T or a space, hh:mm[:ss[.fraction]], then for a
+    timestamptz an optional Z or offset. A zone name is refused: DuckDB's timestamp parser
+    reads '... Europe/Berlin' as UTC and PostgreSQL's as Berlin time. PostgreSQL has no
+    try_cast either: a value is cast only when it has the shape of its type.
+-#}
+{% macro _iso_timestamp_shape(expr, offset=true) -%}
+    {{ regexp_like(expr, '^' ~ _local_timestamp_pattern() ~ (_utc_offset_pattern() ~ '?' if offset else '') ~ '$') }}
 {%- endmacro %}
 
-{#- PostgreSQL has no try_cast: a value is cast only when it has the shape of its type. -#}
-{% macro _iso_timestamp_shape(expr) -%}
-    {{ regexp_like(expr, '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)? ?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?$') }}
+{% macro _local_timestamp_pattern() -%}
+    [0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]+)?)?
+{%- endmacro %}
+
+{% macro _utc_offset_pattern() -%}
+    (Z|[+-][0-9]{2}(:?[0-9]{2})?)
 {%- endmacro %}
 
 {#- Local wall-clock text without a zone ('2026-03-04 17:05:00') as a timestamp; else null. -#}
@@ -157,13 +168,16 @@
 
 {% macro default__safe_timestamp(expr) -%}
     case
-        when {{ _iso_timestamp_shape('trim(' ~ expr ~ ')') }}
+        when {{ _iso_timestamp_shape('trim(' ~ expr ~ ')', offset=false) }}
             then cast(trim({{ expr }}) as timestamp)
     end
 {%- endmacro %}
 
 {% macro duckdb__safe_timestamp(expr) -%}
-    try_cast(trim({{ expr }}) as timestamp)
+    case
+        when {{ _iso_timestamp_shape('trim(' ~ expr ~ ')', offset=false) }}
+            then try_cast({{ expr }} as timestamp)
+    end
 {%- endmacro %}
 
 {#- A decimal amount (18 digits, 2 after the point) from text; null when it is not a number. -#}

@@ -93,6 +93,61 @@ def test_values_padded_with_spaces_are_valid_and_a_padded_bad_value_is_not(tmp_p
     ) == [(4, "ordered_at"), (5, "amount")]
 
 
+@pytest.mark.parametrize(
+    ("ordered_at", "valid"),
+    [
+        ("2026-01-01T10:00:00.250Z", True),
+        ("2026-01-01 10:00:00-05:30", True),
+        ("2026-01-01 10:00:00+0100", True),
+        ("2026-01-01 10:00+01", True),
+        ("2026-01-01 10:00:00", True),  # no offset: UTC
+        # DuckDB's timestamp parser takes the next three and ignores the zone; staging would
+        # read 10:00 UTC, and PostgreSQL would read the named zone's 10:00.
+        ("2026-01-01 10:00:00 Europe/Berlin", False),
+        ("2026-01-01 10:00:00 Etc/GMT+5", False),
+        ("2026-01-01 10:00:00 Foo/Bar", False),
+        ("2026-01-01 10:00:00 +01:00", False),  # a space before the offset
+        ("2026-01-01", False),  # no time of day
+        ("2026-02-30 10:00:00Z", False),  # the shape, but no such day
+    ],
+)
+def test_a_timestamptz_is_iso_8601_with_z_or_an_offset_and_never_a_zone_name(
+    tmp_path, ordered_at, valid
+):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    _write_orders(
+        landing,
+        lines=[ORDERS_HEADER, f"T1,C1,a@x.com,{ordered_at},completed,10.00,EUR,web,"],
+    )
+    (result,) = load_source(warehouse, landing, "shop__orders")
+
+    assert (result.rows_loaded, result.rows_quarantined) == ((1, 0) if valid else (0, 1))
+    if not valid:
+        ((line, column, reason),) = _rows(
+            warehouse, "select line, column_name, reason from quarantine.shop__orders"
+        )
+        assert (line, column) == (2, "ordered_at")
+        assert ordered_at in reason and "timestamptz" in reason
+
+
+def test_a_store_till_time_is_local_and_carries_no_zone(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    path = landing / "store" / "transactions.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "transaction_id,store_id,transacted_at_local,amount\n"
+        "S1,ST1,2026-01-01 10:00:00,5.00\n"
+        "S2,ST1,2026-01-01 10:00:00+01:00,5.00\n"
+        "S3,ST1,2026-01-01 10:00:00 Europe/Berlin,5.00\n"
+    )
+    load_source(warehouse, landing, "store__transactions")
+
+    assert _rows(warehouse, "select transaction_id from raw.store__transactions") == [("S1",)]
+    assert _rows(
+        warehouse, "select line, column_name from quarantine.store__transactions order by 1"
+    ) == [(3, "transacted_at_local"), (4, "transacted_at_local")]
+
+
 def test_loading_the_same_file_twice_changes_nothing_and_a_new_file_adds_a_batch(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
     _write_orders(landing)
