@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from expectations.checks import WARNING, SqlCheck, TableSuite
-from extract_load.sources import DUCKDB_TYPES, SOURCES, Source
+from extract_load.sources import DUCKDB_TYPES, SOURCES, Source, invalid_value_sql
 
 # A timestamp later than the as-of date plus this is a wrong clock or a wrong format.
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -66,7 +66,7 @@ def source_suite(source: Source, as_of_date: date) -> TableSuite:
                 SqlCheck(
                     column.name,
                     f"expect_column_values_to_be_of_type:{column.type}",
-                    f"count(*) filter (where {_parsed(column.name, column.type)} is null)",
+                    f"count(*) filter (where {invalid_value_sql(column.name, column.type)})",
                 )
             )
         if column.type in _TIME_TYPES:

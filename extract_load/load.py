@@ -31,14 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from extract_load.sources import (
-    DUCKDB_TYPES,
-    LOCAL_TIMESTAMP_PATTERN,
-    SOURCES,
-    SOURCES_BY_TABLE,
-    UTC_OFFSET_PATTERN,
-    Source,
-)
+from extract_load.sources import SOURCES, SOURCES_BY_TABLE, Source, invalid_value_sql
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +46,6 @@ QUARANTINE_COLUMNS = (
 # Reader options that fix the CSV dialect, so nothing is guessed from (possibly dirty) data.
 CSV_DIALECT = "delim = ',', quote = '\"', escape = '\"', auto_detect = false, strict_mode = true"
 REJECTS = "store_rejects = true, rejects_scan = 'load_rejects_scan', rejects_table = 'load_rejects'"
-
-
-# A timestamp is valid when it has the contract's ISO 8601 shape (surrounding spaces allowed:
-# staging trims) and the core timestamp parser takes it, which refuses a day the calendar
-# lacks. The shape check is needed because that parser lets through a trailing zone name
-# ('... Europe/Berlin', even '... Foo/Bar') and reads it as UTC. Casts skip surrounding spaces
-# themselves, so values are not trimmed first (a copy of each).
-_TIMESTAMP_SHAPES = {
-    "timestamp": f" *{LOCAL_TIMESTAMP_PATTERN} *",
-    "timestamptz": f" *{LOCAL_TIMESTAMP_PATTERN}{UTC_OFFSET_PATTERN}? *",
-}
 
 
 class SourceFileError(ValueError):
@@ -189,12 +171,7 @@ def _row_checks(source: Source) -> list[tuple[str, str, str]]:
         checks.append((f"trim(coalesce({name}, '')) = ''", empty, label))
         if column.type in ("text", "json"):
             continue
-        if column.type in _TIMESTAMP_SHAPES:
-            shape = _literal(_TIMESTAMP_SHAPES[column.type])
-            cast = f"try_cast({name} as timestamp)"
-            invalid = f"not regexp_full_match({name}, {shape}) or {cast} is null"
-        else:
-            invalid = f"try_cast({name} as {DUCKDB_TYPES[column.type]}) is null"
+        invalid = invalid_value_sql(name, column.type)
         reason = f"'column ' || {label} || ': ' || {name} || ' is not a valid {column.type}'"
         checks.append((invalid, reason, label))
     return checks

@@ -42,6 +42,26 @@ LOCAL_TIMESTAMP_PATTERN = (
     "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]+)?)?"
 )
 UTC_OFFSET_PATTERN = "(Z|[+-][0-9]{2}(:?[0-9]{2})?)"
+# Surrounding spaces are allowed: staging trims.
+_TIMESTAMP_SHAPES = {
+    "timestamp": f" *{LOCAL_TIMESTAMP_PATTERN} *",
+    "timestamptz": f" *{LOCAL_TIMESTAMP_PATTERN}{UTC_OFFSET_PATTERN}? *",
+}
+
+
+def invalid_value_sql(column: str, type_: ColumnType) -> str:
+    """DuckDB SQL, true where the text in `column` (an SQL expression) is not a `type_`.
+
+    The loader quarantines such rows and the raw gate checks raw has none, with this one
+    definition. A timestamp must have its shape and take the core timestamp cast, which
+    refuses a day the calendar lacks (the cast alone would let a trailing zone name through;
+    the offset's value does not matter for validity). Casts skip surrounding spaces
+    themselves, so values are not trimmed first (a copy of each).
+    """
+    if type_ in _TIMESTAMP_SHAPES:
+        shape = f"regexp_full_match({column}, '{_TIMESTAMP_SHAPES[type_]}')"
+        return f"(not {shape} or try_cast({column} as timestamp) is null)"
+    return f"try_cast({column} as {DUCKDB_TYPES[type_]}) is null"
 
 
 @dataclass(frozen=True)
