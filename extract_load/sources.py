@@ -31,21 +31,26 @@ DUCKDB_TYPES: dict[ColumnType, str] = {
     "json": "json",
 }
 
-# The ISO 8601 text a timestamp takes: date, T or space, hh:mm[:ss[.fraction]]; a timestamptz
-# may end in Z or an offset (none means UTC). Refused: a zone name ('... Europe/Berlin'), a
-# space before the offset, a lowercase z, a date alone. DuckDB's timestamp parser reads a
-# trailing zone name as nothing and PostgreSQL's reads it, so that text would mean two
-# different times. The loader checks required values against these; staging's macros in
-# dbt_project/macros/cross_database.sql read the same shapes (a test keeps them equal).
+# The text each typed value must have, on top of casting to its type. DuckDB's casts accept
+# more than the contract does, and more than PostgreSQL's: a trailing zone name
+# ('... Europe/Berlin', read as nothing: UTC), '1.5' as an integer (rounded to 2), '1e3' or
+# '1_000' as a number. The loader and the raw gate check required values against these;
+# staging's macros (dbt_project/macros/cross_database.sql) read optional ones with the same
+# patterns on both warehouses, so a value means the same everywhere (a test keeps them equal).
+# A timestamp: date, T or a space, hh:mm[:ss[.fraction]]; a timestamptz then ends in Z, an
+# offset or nothing (UTC). The digit limits keep PostgreSQL's casts from overflowing.
+INTEGER_PATTERN = "[+-]?[0-9]{1,18}"
+DECIMAL_PATTERN = "[+-]?([0-9]{1,16}([.][0-9]*)?|[.][0-9]+)"
 LOCAL_TIMESTAMP_PATTERN = (
     "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]"
     "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]+)?)?"
 )
 UTC_OFFSET_PATTERN = "(Z|[+-][0-9]{2}(:?[0-9]{2})?)"
-# Surrounding spaces are allowed: staging trims.
-_TIMESTAMP_SHAPES = {
-    "timestamp": f" *{LOCAL_TIMESTAMP_PATTERN} *",
-    "timestamptz": f" *{LOCAL_TIMESTAMP_PATTERN}{UTC_OFFSET_PATTERN}? *",
+_SHAPES: dict[ColumnType, str] = {
+    "integer": INTEGER_PATTERN,
+    "decimal": DECIMAL_PATTERN,
+    "timestamp": LOCAL_TIMESTAMP_PATTERN,
+    "timestamptz": f"{LOCAL_TIMESTAMP_PATTERN}{UTC_OFFSET_PATTERN}?",
 }
 
 
@@ -53,15 +58,16 @@ def invalid_value_sql(column: str, type_: ColumnType) -> str:
     """DuckDB SQL, true where the text in `column` (an SQL expression) is not a `type_`.
 
     The loader quarantines such rows and the raw gate checks raw has none, with this one
-    definition. A timestamp must have its shape and take the core timestamp cast, which
-    refuses a day the calendar lacks (the cast alone would let a trailing zone name through;
-    the offset's value does not matter for validity). Casts skip surrounding spaces
-    themselves, so values are not trimmed first (a copy of each).
+    definition: the text has its type's shape (surrounding spaces allowed: staging trims)
+    and casts, which refuses a day the calendar lacks or a number out of range. A timestamp
+    takes the core timestamp cast, as an offset's value does not matter for validity. Casts
+    skip surrounding spaces themselves, so values are not trimmed first (a copy of each).
     """
-    if type_ in _TIMESTAMP_SHAPES:
-        shape = f"regexp_full_match({column}, '{_TIMESTAMP_SHAPES[type_]}')"
-        return f"(not {shape} or try_cast({column} as timestamp) is null)"
-    return f"try_cast({column} as {DUCKDB_TYPES[type_]}) is null"
+    cast_to = "timestamp" if type_ == "timestamptz" else DUCKDB_TYPES[type_]
+    cast = f"try_cast({column} as {cast_to}) is null"
+    if type_ not in _SHAPES:
+        return cast
+    return f"(not regexp_full_match({column}, ' *{_SHAPES[type_]} *') or {cast})"
 
 
 @dataclass(frozen=True)

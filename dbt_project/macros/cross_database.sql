@@ -143,9 +143,9 @@
 {%- endmacro %}
 
 {#-
-    The contract's ISO 8601 shapes, as extract_load/sources.py states them for the loader (a
-    test keeps the two equal): date, T or a space, hh:mm[:ss[.fraction]], then for a
-    timestamptz an optional Z or offset. A zone name is refused: DuckDB's timestamp parser
+    The contract's ISO 8601 shapes, the patterns of extract_load/sources.py (a test keeps the
+    two equal): date, T or a space, hh:mm[:ss[.fraction]], then for a timestamptz an optional
+    Z or offset. A zone name is refused: DuckDB's timestamp parser
     reads '... Europe/Berlin' as UTC and PostgreSQL's as Berlin time. PostgreSQL has no
     try_cast either: a value is cast only when it has the shape of its type.
 -#}
@@ -180,36 +180,54 @@
     end
 {%- endmacro %}
 
-{#- A decimal amount (18 digits, 2 after the point) from text; null when it is not a number. -#}
+{#-
+    A decimal amount (18 digits, 2 after the point) from text; null when it is not a number
+    in the contract's spelling (DuckDB's cast alone would take '1e3' and '1_000').
+-#}
 {% macro safe_decimal(expr) -%}
     {{ return(adapter.dispatch('safe_decimal')(expr)) }}
 {%- endmacro %}
 
 {% macro default__safe_decimal(expr) -%}
     case
-        when {{ regexp_like('trim(' ~ expr ~ ')', '^[+-]?([0-9]{1,16}([.][0-9]*)?|[.][0-9]+)$') }}
+        when {{ regexp_like('trim(' ~ expr ~ ')', '^' ~ _decimal_pattern() ~ '$') }}
             then cast(trim({{ expr }}) as decimal(18, 2))
     end
 {%- endmacro %}
 
 {% macro duckdb__safe_decimal(expr) -%}
-    try_cast(trim({{ expr }}) as decimal(18, 2))
+    case
+        when {{ regexp_like('trim(' ~ expr ~ ')', '^' ~ _decimal_pattern() ~ '$') }}
+            then try_cast(trim({{ expr }}) as decimal(18, 2))
+    end
 {%- endmacro %}
 
-{#- A whole number from text; null when it is not one. -#}
+{#- A whole number from text; null when it is not one (DuckDB's cast would round '1.5'). -#}
 {% macro safe_integer(expr) -%}
     {{ return(adapter.dispatch('safe_integer')(expr)) }}
 {%- endmacro %}
 
 {% macro default__safe_integer(expr) -%}
     case
-        when {{ regexp_like('trim(' ~ expr ~ ')', '^[+-]?[0-9]{1,18}$') }}
+        when {{ regexp_like('trim(' ~ expr ~ ')', '^' ~ _integer_pattern() ~ '$') }}
             then cast(trim({{ expr }}) as bigint)
     end
 {%- endmacro %}
 
 {% macro duckdb__safe_integer(expr) -%}
-    try_cast(trim({{ expr }}) as bigint)
+    case
+        when {{ regexp_like('trim(' ~ expr ~ ')', '^' ~ _integer_pattern() ~ '$') }}
+            then try_cast(trim({{ expr }}) as bigint)
+    end
+{%- endmacro %}
+
+{#- The patterns of extract_load/sources.py (a test keeps the two equal). -#}
+{% macro _integer_pattern() -%}
+    [+-]?[0-9]{1,18}
+{%- endmacro %}
+
+{% macro _decimal_pattern() -%}
+    [+-]?([0-9]{1,16}([.][0-9]*)?|[.][0-9]+)
 {%- endmacro %}
 
 {#-

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from extract_load.sources import LOCAL_TIMESTAMP_PATTERN, UTC_OFFSET_PATTERN, contract_markdown
+from extract_load.sources import (
+    DECIMAL_PATTERN,
+    INTEGER_PATTERN,
+    LOCAL_TIMESTAMP_PATTERN,
+    UTC_OFFSET_PATTERN,
+    contract_markdown,
+)
 from tests.conftest import REPO
 
 
@@ -14,9 +20,11 @@ def test_readme_contract_matches_sources_module():
     )
 
 
-def test_staging_reads_timestamps_in_the_shapes_the_loader_lets_through():
+def test_staging_reads_values_in_the_shapes_the_loader_lets_through():
     macros = (REPO / "dbt_project" / "macros" / "cross_database.sql").read_text()
     for macro, pattern in [
+        ("_integer_pattern", INTEGER_PATTERN),
+        ("_decimal_pattern", DECIMAL_PATTERN),
         ("_local_timestamp_pattern", LOCAL_TIMESTAMP_PATTERN),
         ("_utc_offset_pattern", UTC_OFFSET_PATTERN),
     ]:

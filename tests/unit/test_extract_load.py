@@ -148,6 +148,40 @@ def test_a_store_till_time_is_local_and_carries_no_zone(tmp_path):
     ) == [(3, "transacted_at_local"), (4, "transacted_at_local")]
 
 
+@pytest.mark.parametrize(
+    ("quantity", "unit_price", "invalid"),
+    [
+        ("2", "19.90", None),
+        (" +3 ", "-0.5", None),
+        ("1", ".50", None),
+        ("1.5", "19.90", "quantity"),  # DuckDB's integer cast would round it to 2
+        ("1e3", "19.90", "quantity"),
+        ("0x10", "19.90", "quantity"),
+        ("1_000", "19.90", "quantity"),
+        ("1", "1e3", "unit_price"),
+        ("1", "1,000.00", "unit_price"),
+        ("1", "NaN", "unit_price"),
+    ],
+)
+def test_a_number_is_plain_digits_as_every_warehouse_reads_them(
+    tmp_path, quantity, unit_price, invalid
+):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    path = landing / "shop" / "order_items.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "order_id,line_number,product_id,quantity,unit_price\n"
+        f'O1,1,P1,"{quantity}","{unit_price}"\n'
+    )
+    (result,) = load_source(warehouse, landing, "shop__order_items")
+
+    assert result.rows_quarantined == (invalid is not None)
+    if invalid:
+        assert _rows(warehouse, "select line, column_name from quarantine.shop__order_items") == [
+            (2, invalid)
+        ]
+
+
 def test_loading_the_same_file_twice_changes_nothing_and_a_new_file_adds_a_batch(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
     _write_orders(landing)
