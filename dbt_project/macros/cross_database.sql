@@ -145,9 +145,9 @@
 {#-
     The contract's ISO 8601 shapes, the patterns of extract_load/sources.py (a test keeps the
     two equal): date, T or a space, hh:mm[:ss[.fraction]], then for a timestamptz an optional
-    Z or offset. A zone name is refused: DuckDB's timestamp parser
-    reads '... Europe/Berlin' as UTC and PostgreSQL's as Berlin time. PostgreSQL has no
-    try_cast either: a value is cast only when it has the shape of its type.
+    Z or offset. A zone name is refused: DuckDB's timestamp parser reads '... Europe/Berlin'
+    as UTC and PostgreSQL's as Berlin time. PostgreSQL has no try_cast either: a value is
+    cast only when it has the shape of its type.
 -#}
 {% macro _iso_timestamp_shape(expr, offset=true) -%}
     {{ regexp_like(expr, '^' ~ _local_timestamp_pattern() ~ (_utc_offset_pattern() ~ '?' if offset else '') ~ '$') }}
