@@ -117,12 +117,14 @@
     {{ return(adapter.dispatch('utc_timestamp')(expr)) }}
 {%- endmacro %}
 
+{#- PostgreSQL's cast errors on a day the month lacks: the day is checked first, in order. -#}
 {% macro default__utc_timestamp(expr) -%}
+    {%- set text = 'trim(' ~ expr ~ ')' -%}
     case
-        when {{ _iso_timestamp_shape('trim(' ~ expr ~ ')', offset=false) }}
-            then cast(trim({{ expr }}) as timestamp)
-        when {{ _iso_timestamp_shape('trim(' ~ expr ~ ')') }}
-            then cast(cast(trim({{ expr }}) as timestamptz) at time zone 'UTC' as timestamp)
+        when not {{ _iso_timestamp_shape(text) }} then null
+        when {{ _date_part_of(text) }} is null then null
+        when {{ _iso_timestamp_shape(text, offset=false) }} then cast({{ text }} as timestamp)
+        else cast(cast({{ text }} as timestamptz) at time zone 'UTC' as timestamp)
     end
 {%- endmacro %}
 
@@ -167,9 +169,10 @@
 {%- endmacro %}
 
 {% macro default__safe_timestamp(expr) -%}
+    {%- set text = 'trim(' ~ expr ~ ')' -%}
     case
-        when {{ _iso_timestamp_shape('trim(' ~ expr ~ ')', offset=false) }}
-            then cast(trim({{ expr }}) as timestamp)
+        when not {{ _iso_timestamp_shape(text, offset=false) }} then null
+        when {{ _date_part_of(text) }} is not null then cast({{ text }} as timestamp)
     end
 {%- endmacro %}
 
@@ -251,6 +254,12 @@
                 'substr(' ~ text ~ ', 7, 4)', 'substr(' ~ text ~ ', 4, 2)',
                 'substr(' ~ text ~ ', 1, 2)') }}
     end
+{%- endmacro %}
+
+{#- The date of ISO 8601 text already of the timestamp shape; null for a day the month lacks. -#}
+{% macro _date_part_of(text) -%}
+    {{ _date_from_parts(
+        'substr(' ~ text ~ ', 1, 4)', 'substr(' ~ text ~ ', 6, 2)', 'substr(' ~ text ~ ', 9, 2)') }}
 {%- endmacro %}
 
 {% macro _date_from_parts(year, month, day) -%}
