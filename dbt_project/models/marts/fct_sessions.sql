@@ -53,7 +53,7 @@ identifiers as (
 
 -- What the sessions count, as flags: the windows below sort every column they carry, and
 -- flags sort cheaper than the event's type, name and product (1M customers, this model as a
--- query back to back: 54 s against 34-40 s with 4 GB, 60 s against 47 s with 2 GB).
+-- query back to back: 54-60 s against 34-40 s with 4 GB, 60 s against 47 s with 2 GB).
 events as not materialized (
 
     select
