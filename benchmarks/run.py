@@ -116,8 +116,8 @@ def run(scale: int, as_of: str) -> dict:
     started = time.perf_counter()
     run_dag(settings, as_of_date, prepared=True)
     # Read before activation's dbt build overwrites run_results.json.
-    marts_groups = dbt_groups(settings.data_dir / "dbt" / "target")
-    rfm_seconds = rfm_node_seconds(settings.data_dir / "dbt" / "target")
+    marts_groups = dbt_groups(settings.dbt_target_dir)
+    rfm_seconds = rfm_node_seconds(settings.dbt_target_dir)
     run_dag(settings, as_of_date, ACTIVATION_DAG_ID, prepared=True)  # what publishing triggers
     total = time.perf_counter() - started
 

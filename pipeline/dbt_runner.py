@@ -33,7 +33,7 @@ def dbt_env(settings: Settings, inherit: bool = True) -> dict[str, str]:
         **settings.as_env(),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
-        "DBT_TARGET_PATH": str(settings.data_dir / "dbt" / "target"),
+        "DBT_TARGET_PATH": str(settings.dbt_target_dir),
         "DBT_LOG_PATH": str(settings.data_dir / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DBT_USE_COLORS": "False",
@@ -71,7 +71,7 @@ def build_docs(settings: Settings) -> Path:
         raise DbtError(f"no warehouse at {settings.warehouse_path}: run `make run` first")
     # Every node: the project's default selector leaves the activation layer out of builds.
     run_dbt(settings, ["docs", "generate", "--select", "fqn:*"], date.today())
-    return settings.data_dir / "dbt" / "target" / "index.html"
+    return settings.dbt_target_dir / "index.html"
 
 
 def serve_docs(settings: Settings, port: int) -> None:

@@ -101,6 +101,11 @@ class Settings:
         return self.data_dir / "quality"
 
     @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's output: manifest, run results, the saved parse (partial_parse.msgpack)."""
+        return self.data_dir / "dbt" / "target"
+
+    @property
     def data_docs_index(self) -> Path:
         return self.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
