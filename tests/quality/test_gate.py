@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import timedelta
+from urllib.parse import quote
 
 import duckdb
 import pytest
@@ -60,6 +61,24 @@ def test_a_clean_warehouse_passes_every_gate_and_every_result_is_recorded(wareho
     # Re-validating a layer in the same run replaces its rows rather than doubling them.
     _gate(warehouse, "marts")
     assert len(_results(warehouse, "run-1")) == len(rows)
+
+
+def test_data_docs_show_every_suite_and_every_result_of_every_run(warehouse):
+    """Each gate renders its own suites and results (not the whole store again): after two
+    runs' gates, every kept result and every suite has its page, and the index links them."""
+    _gate(warehouse, "staging", run_id="run-1")
+    _gate(warehouse, "marts", run_id="run-2")
+    gx_root = warehouse.parent / "quality" / "gx"
+    site = gx_root / "uncommitted" / "data_docs" / "local_site"
+    results = list((gx_root / "uncommitted" / "validations").rglob("*.json"))
+    result_pages = [p.relative_to(site) for p in (site / "validations").rglob("*.html")]
+    suites = {p.relative_to(site).as_posix() for p in (site / "expectations").rglob("*.html")}
+    assert len(results) >= 10
+    assert len(result_pages) == len(results)
+    for suite in ("staging/staging/stg_web__events:sql", "marts/marts/dim_customers"):
+        assert f"expectations/{suite}.html" in suites, suites
+    index = (site / "index.html").read_text()
+    assert all(quote(page.as_posix()) in index for page in result_pages)
 
 
 DEFECTS = [
