@@ -105,9 +105,10 @@ def run(scale: int, as_of: str) -> dict:
     else:
         log.info("reusing demo sources in %s (%s)", settings.landing_dir, wanted)
 
-    # Every run starts from an empty warehouse so figures compare across runs.
+    # Every run starts from an empty warehouse and GX store so figures compare across runs.
     settings.warehouse_path.unlink(missing_ok=True)
     shutil.rmtree(settings.models_dir, ignore_errors=True)
+    shutil.rmtree(settings.quality_dir, ignore_errors=True)
     # Once per deployment, not per run: Airflow's metadata database, the pool, the manifest.
     started = time.perf_counter()
     prepare(settings, settings.airflow_home / "prepare.log")
