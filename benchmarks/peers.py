@@ -111,10 +111,10 @@ def read_inputs(warehouse_path: Path, as_of: date) -> Inputs:
     return Inputs(as_of, orders, read_seconds, mart, order_days)
 
 
-def rfm_node_seconds(target_dir: Path) -> float | None:
-    """Our RFM's time: the execution time of RFM_NODES in the run_results.json of the dbt
-    build in target_dir (None when that build did not run them)."""
-    results = json.loads((target_dir / "run_results.json").read_text())["results"]
+def rfm_node_seconds(run_results: Path) -> float | None:
+    """Our RFM's time: the execution time of RFM_NODES in a dbt build's run results (None
+    when that build did not run them)."""
+    results = json.loads(run_results.read_text())["results"]
     times = {
         result["unique_id"].rsplit(".", 1)[-1]: result["execution_time"]
         for result in results

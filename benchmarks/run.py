@@ -28,7 +28,7 @@ from benchmarks.peers import OURS_NOTE, peers, rfm_node_seconds
 from demo_data.model_scores import model_scores
 from demo_data.score import identity_scores
 from pipeline import settings as config
-from pipeline.airflow_runner import ACTIVATION_DAG_ID, prepare, run_dag
+from pipeline.airflow_runner import prepare, run_pipeline
 from pipeline.summary import format_table
 
 log = logging.getLogger("benchmarks")
@@ -43,6 +43,29 @@ def _children_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+# The machine's pace: a fixed DuckDB scan (hashing 50M integers of an in-memory table) on one
+# thread and on two, best of three each. The shared machine's pace moves by up to 2.5x between
+# hours, so runs compare only alongside these figures.
+PACE_ROWS = 50_000_000
+
+
+def machine_pace() -> dict[str, float]:
+    """Seconds for the pace scan on one thread and on two (half of that on two free cores)."""
+    seconds = {}
+    with duckdb.connect() as con:
+        con.execute("set enable_progress_bar = false")
+        con.execute(f"create table numbers as select i from range({PACE_ROWS}) t(i)")
+        for threads in (1, 2):
+            con.execute(f"set threads = {threads}")
+            times = []
+            for _ in range(3):
+                started = time.perf_counter()
+                con.execute("select sum(hash(i * 7)), max(i % 13) from numbers").fetchall()
+                times.append(time.perf_counter() - started)
+            seconds[f"{threads}_thread_s"] = min(times)
+    return seconds
+
+
 DBT_GROUPS = (  # (stage name, path prefix of the node's file in the dbt project)
     ("dbt:seeds", "seeds/"),
     ("dbt:staging", "models/staging/"),
@@ -53,11 +76,11 @@ DBT_GROUPS = (  # (stage name, path prefix of the node's file in the dbt project
 )
 
 
-def dbt_groups(target_dir: Path) -> list[dict]:
-    """Where the marts build's time went, by model group: the sum of each group's node times
-    (tests in their own group). dbt runs two threads, so groups overlap in wall time."""
-    results = json.loads((target_dir / "run_results.json").read_text())["results"]
-    nodes = json.loads((target_dir / "manifest.json").read_text())["nodes"]
+def dbt_groups(run_results: Path, manifest: Path) -> list[dict]:
+    """Where a build's time went, by model group: the sum of each group's node times (tests
+    in their own group). dbt runs two threads, so groups overlap in wall time."""
+    results = json.loads(run_results.read_text())["results"]
+    nodes = json.loads(manifest.read_text())["nodes"]
     seconds: dict[str, float] = {}
     for result in results:
         node = nodes.get(result["unique_id"], {})
@@ -105,6 +128,7 @@ def run(scale: int, as_of: str) -> dict:
     else:
         log.info("reusing demo sources in %s (%s)", settings.landing_dir, wanted)
 
+    pace = [machine_pace()]
     # Every run starts from an empty warehouse and GX store so figures compare across runs.
     settings.warehouse_path.unlink(missing_ok=True)
     shutil.rmtree(settings.models_dir, ignore_errors=True)
@@ -115,12 +139,13 @@ def run(scale: int, as_of: str) -> dict:
     prepare_s = time.perf_counter() - started
     stages.append({"name": "prepare", "seconds": prepare_s, "rows": None, "peak_rss_mb": None})
     started = time.perf_counter()
-    run_dag(settings, as_of_date, prepared=True)
-    # Read before activation's dbt build overwrites run_results.json.
-    marts_groups = dbt_groups(settings.dbt_target_dir)
-    rfm_seconds = rfm_node_seconds(settings.dbt_target_dir)
-    run_dag(settings, as_of_date, ACTIVATION_DAG_ID, prepared=True)  # what publishing triggers
+    run_pipeline(settings, as_of_date, prepared=True)
     total = time.perf_counter() - started
+    pace.append(machine_pace())
+
+    marts_results = settings.dbt_layer_results("marts")
+    marts_groups = dbt_groups(marts_results, settings.dbt_target_dir / "manifest.json")
+    rfm_seconds = rfm_node_seconds(marts_results)
 
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         rows = con.execute(
@@ -136,6 +161,7 @@ def run(scale: int, as_of: str) -> dict:
         "as_of_date": as_of,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
+        "pace": pace,
         "total_s": total,
         "total_note": "both DAG runs (pipeline, activation) through Airflow; generation and "
         "prepare (Airflow's metadata database, the pool, the dbt manifest) excluded",
@@ -178,7 +204,13 @@ def render(results: dict) -> str:
         f"total {models['value_total_error']:+.1%}, Spearman {models['value_spearman']:.3f}"
     )
     table = format_table(rows, ("stage", "seconds", "rows", "rows/s", "peak MiB"))
-    return f"{title}\n{table}\n{footer}\n\n{render_peers(results.get('peers', []))}"
+    before, after = results["pace"]
+    pace = (
+        f"machine pace, before / after the runs: hashing {PACE_ROWS / 1e6:.0f}M integers on one "
+        f"thread {before['1_thread_s']:.2f} / {after['1_thread_s']:.2f} s, on two "
+        f"{before['2_thread_s']:.2f} / {after['2_thread_s']:.2f} s"
+    )
+    return f"{title}\n{pace}\n{table}\n{footer}\n\n{render_peers(results.get('peers', []))}"
 
 
 def render_peers(peer_rows: list[dict]) -> str:

@@ -103,12 +103,15 @@ def share_parse(context: dict) -> None:
 
 def record_dbt_stage(context: dict) -> None:
     """Success callback: the producer's time, nodes and dbt's peak memory into
-    `ops.stage_runs` as `dbt_<layer>` (other tasks of the group record nothing).
+    `ops.stage_runs` as `dbt_<layer>` (other tasks of the group record nothing), and the
+    build's run results kept as the layer's (`Settings.dbt_layer_results`): the next layer's
+    build overwrites run_results.json.
 
     The peak is the largest child process this worker process has waited for: with one
     process per task (a scheduler's executors), exactly this dbt's."""
     import json
     import resource
+    import shutil
     from datetime import UTC, datetime
 
     from pipeline.stage_metrics import record
@@ -119,7 +122,10 @@ def record_dbt_stage(context: dict) -> None:
     group = ti.task_id.rpartition(".")[0]
     settings = config.load()
     results = settings.dbt_target_dir / "run_results.json"
-    nodes = len(json.loads(results.read_text())["results"]) if results.exists() else 0
+    nodes = 0
+    if results.exists():
+        nodes = len(json.loads(results.read_text())["results"])
+        shutil.copyfile(results, settings.dbt_layer_results(group.removeprefix("dbt_")))
     record(
         settings.warehouse_path,
         context["run_id"],

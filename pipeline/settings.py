@@ -105,6 +105,11 @@ class Settings:
         """dbt's output: manifest, run results, the saved parse (partial_parse.msgpack)."""
         return self.data_dir / "dbt" / "target"
 
+    def dbt_layer_results(self, layer: str) -> Path:
+        """The run results of the last `dbt build` of a layer (`pipeline.dbt_tasks.LAYERS`):
+        each build overwrites dbt's own run_results.json, so each layer's is kept apart."""
+        return self.dbt_target_dir / f"run_results.{layer}.json"
+
     @property
     def data_docs_index(self) -> Path:
         return self.quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"

@@ -75,10 +75,11 @@ def test_lifetimes_on_a_sample_says_so(inputs: Inputs) -> None:
 
 def test_ours_is_the_rfm_nodes_time(tmp_path: Path) -> None:
     def write(results: list[tuple[str, float]]) -> Path:
-        (tmp_path / "run_results.json").write_text(
+        path = tmp_path / "run_results.json"
+        path.write_text(
             json.dumps({"results": [{"unique_id": u, "execution_time": t} for u, t in results]})
         )
-        return tmp_path
+        return path
 
     nodes = [
         ("model.customer_segmentation.int_features__rfm", 1.5),

@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 from typing import ClassVar
 
+import pytest
+
 from pipeline import airflow_runner, cli
-from tests.conftest import REPO
+from tests.conftest import AS_OF, REPO
 
 CONN_URI = "postgres://reader:secret@shop-db:5432/shop"
 
@@ -111,3 +113,16 @@ def test_makefile_has_the_target():
 def test_the_ui_listens_beyond_localhost_only_when_asked(settings, monkeypatch):
     monkeypatch.setenv("AIRFLOW__API__HOST", "0.0.0.0")
     assert airflow_runner.ui_env(settings)["AIRFLOW__API__HOST"] == "0.0.0.0"
+
+
+def test_a_failed_dag_run_is_named_with_its_log_and_stops_the_runs_after_it(settings):
+    """`run_dags` runs its DAGs in one Airflow process: the error names the one that failed
+    and its log file, whose text says why, and the DAG after it never starts."""
+    first, second = "no_such_dag", airflow_runner.ACTIVATION_DAG_ID
+    with pytest.raises(airflow_runner.DagRunFailed) as failure:
+        airflow_runner.run_dags(settings, AS_OF, [first, second])
+
+    first_log = airflow_runner.dag_log_file(settings, first, AS_OF)
+    assert str(failure.value) == f"DAG {first} failed for {AS_OF}; see {first_log}"
+    assert f"Dag '{first}' could not be found" in first_log.read_text()
+    assert airflow_runner.dag_log_file(settings, second, AS_OF).read_text() == ""
