@@ -43,9 +43,10 @@ def _children_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-# The machine's pace: a fixed DuckDB scan (hashing 50M integers of an in-memory table) on one
-# thread and on two, best of three each. The shared machine's pace moves by up to 2.5x between
-# hours, so runs compare only alongside these figures.
+# The processors' pace: a fixed DuckDB scan (hashing 50M integers of an in-memory table) on one
+# thread and on two, best of three each. The shared machine's runs move by up to 2.5x between
+# hours; this tells whether the cores were the cause (in the 1483 s 1M run they were not: the
+# probe read as in a normal hour, so the disk is the likelier cause, not probed yet).
 PACE_ROWS = 50_000_000
 
 
