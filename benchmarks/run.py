@@ -43,16 +43,47 @@ def _children_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-# The processors' pace: a fixed DuckDB scan (hashing 50M integers of an in-memory table) on one
-# thread and on two, best of three each. The shared machine's runs move by up to 2.5x between
-# hours; this tells whether the cores were the cause (in the 1483 s 1M run they were not: the
-# probe read as in a normal hour, so the disk is the likelier cause, not probed yet).
+# The machine's pace: a fixed DuckDB scan (hashing 50M integers of an in-memory table) on one
+# thread and on two, best of three each, and the disk's sequential write and read speed. The
+# shared machine's runs move by up to 2.5x between hours; this tells whether the cores or the
+# disk were the cause (in the 1483 s 1M run the cores were not: they read as in a normal hour).
 PACE_ROWS = 50_000_000
+DISK_PROBE_MB = 1024
 
 
-def machine_pace() -> dict[str, float]:
-    """Seconds for the pace scan on one thread and on two (half of that on two free cores)."""
-    seconds = {}
+def disk_pace(folder: Path) -> dict[str, float]:
+    """MB/s writing a fresh 1 GiB file (fsynced) and reading it back from the disk.
+
+    The file is dropped from the page cache before the read (posix_fadvise), so the read is
+    the disk's, not memory's: the pipeline reads 14 GB of landing files at 1M, more than the
+    cache keeps beside DuckDB's memory."""
+    block = os.urandom(8 << 20)
+    path = folder / "disk-probe.bin"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        started = time.perf_counter()
+        with path.open("wb") as out:
+            for _ in range(DISK_PROBE_MB // 8):
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+            write_s = time.perf_counter() - started
+            os.posix_fadvise(out.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        buffer = bytearray(len(block))
+        started = time.perf_counter()
+        with path.open("rb", buffering=0) as source:
+            while source.readinto(buffer):
+                pass
+        read_s = time.perf_counter() - started
+    finally:
+        path.unlink(missing_ok=True)
+    return {"disk_write_mb_s": DISK_PROBE_MB / write_s, "disk_read_mb_s": DISK_PROBE_MB / read_s}
+
+
+def machine_pace(folder: Path) -> dict[str, float]:
+    """Seconds for the pace scan on one thread and on two (half of that on two free cores),
+    and the disk's MB/s where the warehouse lives."""
+    seconds = disk_pace(folder)
     with duckdb.connect() as con:
         con.execute("set enable_progress_bar = false")
         con.execute(f"create table numbers as select i from range({PACE_ROWS}) t(i)")
@@ -129,7 +160,7 @@ def run(scale: int, as_of: str) -> dict:
     else:
         log.info("reusing demo sources in %s (%s)", settings.landing_dir, wanted)
 
-    pace = [machine_pace()]
+    pace = [machine_pace(root)]
     # Every run starts from an empty warehouse and GX store so figures compare across runs.
     settings.warehouse_path.unlink(missing_ok=True)
     shutil.rmtree(settings.models_dir, ignore_errors=True)
@@ -142,7 +173,7 @@ def run(scale: int, as_of: str) -> dict:
     started = time.perf_counter()
     run_pipeline(settings, as_of_date, prepared=True)
     total = time.perf_counter() - started
-    pace.append(machine_pace())
+    pace.append(machine_pace(root))
 
     marts_results = settings.dbt_layer_results("marts")
     marts_groups = dbt_groups(marts_results, settings.dbt_target_dir / "manifest.json")
@@ -209,7 +240,9 @@ def render(results: dict) -> str:
     pace = (
         f"machine pace, before / after the runs: hashing {PACE_ROWS / 1e6:.0f}M integers on one "
         f"thread {before['1_thread_s']:.2f} / {after['1_thread_s']:.2f} s, on two "
-        f"{before['2_thread_s']:.2f} / {after['2_thread_s']:.2f} s"
+        f"{before['2_thread_s']:.2f} / {after['2_thread_s']:.2f} s; disk write "
+        f"{before['disk_write_mb_s']:.0f} / {after['disk_write_mb_s']:.0f} MB/s, read "
+        f"{before['disk_read_mb_s']:.0f} / {after['disk_read_mb_s']:.0f} MB/s"
     )
     return f"{title}\n{pace}\n{table}\n{footer}\n\n{render_peers(results.get('peers', []))}"
 
