@@ -356,6 +356,26 @@
 {%- endmacro %}
 
 {#-
+    An aggregate: the number of distinct non-null values of `expr` in the group. DuckDB plans
+    a `count(distinct)` beside other aggregates as a second aggregation over a copy of the
+    input; in fct_sessions at 1M customers that copy was the 30M windowed events (spilled to
+    disk). A list per group, deduplicated, is one aggregation: the model as a query took
+    35 s against 38 s, 68 against 83 s of CPU, same rows.
+-#}
+{% macro distinct_count(expr) -%}
+    {{ return(adapter.dispatch('distinct_count')(expr)) }}
+{%- endmacro %}
+
+{% macro default__distinct_count(expr) -%}
+    count(distinct {{ expr }})
+{%- endmacro %}
+
+{#- list_distinct drops the nulls, as count(distinct) does. -#}
+{% macro duckdb__distinct_count(expr) -%}
+    len(list_distinct(list({{ expr }})))
+{%- endmacro %}
+
+{#-
     The group's values joined with `delimiter` in sorted order, nulls left out (null when
     there are none). DuckDB sorts each group of an ordered aggregate on its own: collecting a
     list and sorting it gives the same text faster (int_identity__identifiers at 1M

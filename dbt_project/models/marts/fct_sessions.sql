@@ -214,7 +214,7 @@ sessions as (
         max(occurred_at) as ended_at,
         count(*) as events,
         sum(case when is_page_view then 1 else 0 end) as page_views,
-        count(distinct viewed_product_id) as products_viewed,
+        {{ distinct_count('viewed_product_id') }} as products_viewed,
         {{ dbt.bool_or('is_cart_addition') }} as added_to_cart,
         {{ dbt.bool_or('is_checkout_start') }} as checkout_started,
         {{ dbt.bool_or('is_order_completion') }} as order_completed,
