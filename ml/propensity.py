@@ -215,7 +215,10 @@ def run_propensity(
     X = with_segments(scoring_matrix(today), today, segments.model if segments else None)
     p_purchase = purchase.model.predict_proba(X[purchase.columns])[:, 1]
     is_buyer = today["frequency"].to_numpy(float) > 0
-    p_churn = np.where(is_buyer, churn.model.predict_proba(X[churn.columns])[:, 1], np.nan)
+    # Churn is a buyer's risk: only buyers are scored (a quarter of the people at 1M are not).
+    p_churn = np.full(len(today), np.nan)
+    if is_buyer.any():
+        p_churn[is_buyer] = churn.model.predict_proba(X.loc[is_buyer, churn.columns])[:, 1]
     scores = pd.DataFrame(
         {
             "person_id": today["person_id"],

@@ -69,7 +69,8 @@ def run_segmentation(
     `feature_drift` for the date, and log the run in `segments.model_runs`."""
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         features = read_features(con, as_of_date)
-    known = features[is_identified(features)].reset_index(drop=True)
+    identified = is_identified(features).to_numpy()
+    known = features[identified].reset_index(drop=True)
     saved, reason = registry.reusable(models_dir, KIND, as_of_date, config.retrain)
 
     psi: dict[str, float] | None = None  # against the saved model's training data
@@ -117,7 +118,9 @@ def run_segmentation(
         metadata["segment_names"] = {str(k): v for k, v in model.names.items()}
         registry.save(models_dir, KIND, model_version, model, metadata)
 
-    segments = _segments_table(features, known, segment, distance, model, model_version, as_of_date)
+    segments = _segments_table(
+        features, identified, segment, distance, model, model_version, as_of_date
+    )
     previous = _last_run_before(warehouse_path, as_of_date)
     ari, transitions = (
         None,
@@ -193,23 +196,25 @@ def run_segmentation(
 
 def _segments_table(
     features: pd.DataFrame,
-    known: pd.DataFrame,
+    identified: np.ndarray,
     segment: np.ndarray,
     distance: np.ndarray,
     model: SegmentModel,
     model_version: str,
     as_of_date: date,
 ) -> pd.DataFrame:
-    """Everyone: the identified with their segment, the rest in segment 0."""
+    """Everyone: the identified (the rows `identified` marks, in order) with their segment,
+    the rest in segment 0. The mask, not a lookup of the ids: `isin` on a million Arrow
+    strings ran a Python loop (5.0 of the stage's 17.8 s at 1M customers)."""
     assigned = pd.DataFrame(
         {
-            "person_id": known["person_id"],
+            "person_id": features.loc[identified, "person_id"].reset_index(drop=True),
             "segment_id": segment.astype("int32"),
             "segment_name": pd.Series(segment).map(model.names).to_numpy(),
             "distance": distance,
         }
     )
-    others = features.loc[~features["person_id"].isin(known["person_id"]), ["person_id"]]
+    others = features.loc[~identified, ["person_id"]]
     others = others.assign(
         segment_id=np.int32(NOT_IDENTIFIED[0]), segment_name=NOT_IDENTIFIED[1], distance=np.nan
     )
