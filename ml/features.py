@@ -104,9 +104,26 @@ def snapshot_pair(
     con: duckdb.DuckDBPyConnection, before: date, after: date, later: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Features as of `before`, and the `later` columns of the same people as of `after`
-    (aligned rows): what a label between the two dates is computed from."""
+    (aligned rows, NaN where a person has no later row): what a label between the two dates
+    is computed from.
+
+    DuckDB aligns the later rows (a join in `read_features`' order, by person), not pandas:
+    reading the ids into pandas and reindexing on them took about 1.5 s a pair at 1M."""
     early = read_features(con, before)
-    columns = ", ".join(["person_id", *later])
-    late = con.execute(f"select {columns} from {FEATURES_TABLE} where as_of_date = ?", [after]).df()
-    late = late.set_index("person_id").reindex(early["person_id"]).astype("float64")
-    return early, late.reset_index()
+    columns = ", ".join(f"cast(late.{c} as double) as {c}" for c in later)
+    late = (
+        con.sql(
+            f"""
+            select {columns}
+            from {FEATURES_TABLE} as early
+            left join {FEATURES_TABLE} as late
+                on late.person_id = early.person_id and late.as_of_date = $after
+            where early.as_of_date = $before
+            order by early.person_id
+            """,
+            params={"before": before, "after": after},
+        )
+        .to_arrow_table()
+        .to_pandas()
+    )
+    return early, late.assign(person_id=early["person_id"])[["person_id", *later]]
