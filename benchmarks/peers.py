@@ -6,8 +6,9 @@ midnight UTC of the as-of date, read from `marts.fct_orders` once (the read is t
 counts towards neither peer). A peer's seconds are its own computation only; ours are the dbt
 node times of `int_features__rfm` and `customer_rfm` in the marts build, which compute every
 feature snapshot date (three), with scores and segments, where each peer computes one date and
-the aggregates only. Each peer's result is checked against `marts.customer_rfm`, person by
-person; `mismatches` counts the people whose figures differ or who are on one side only.
+the aggregates only; and the same two models run again alone after the run, as the peers
+run. Each peer's result is checked against `marts.customer_rfm`, person by person;
+`mismatches` counts the people whose figures differ or who are on one side only.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import pandas as pd
 RFM_NODES = ("int_features__rfm", "customer_rfm")
 OURS_NOTE = (
     "ours: dbt node time of int_features__rfm (all 3 feature snapshot dates, with scores and "
-    "segments) plus customer_rfm (the run's date); the peer computes the run's date only"
+    "segments) plus customer_rfm (the run's date), in the build beside other models; ours "
+    "alone: the same two run again after the run with nothing beside them, as the peers run; "
+    "the peer computes the run's date only"
 )
 
 ORDERS_SQL = """
@@ -141,6 +144,40 @@ def _mismatches(theirs: pd.DataFrame, ours: pd.DataFrame, columns: list[str]) ->
         "only_one_side": len(one_side),
         "mismatches_by_column": by_column,
     }
+
+
+def rfm_alone_seconds(warehouse_path: Path, compiled_dir: Path) -> float | None:
+    """Our RFM again after the run, alone on the machine as each peer is: RFM_NODES' SQL as
+    dbt compiled it in the run, in order, each written to a table as dbt writes it (in a
+    scratch schema, dropped after), with the profile's DuckDB settings. In the build the
+    nodes share the two cores with the models beside them; here, as for the peers, nothing
+    else runs. Each table must equal the one the build wrote (row count and hash), or this
+    raises. None when the run compiled neither."""
+    paths = [next(compiled_dir.rglob(f"{node}.sql"), None) for node in RFM_NODES]
+    if None in paths:
+        return None
+    config = {"memory_limit": "4GB", "preserve_insertion_order": False}
+    seconds = 0.0
+    with duckdb.connect(str(warehouse_path), config=config) as con:
+        con.execute("set enable_progress_bar = false")
+        con.execute("create schema if not exists bench_scratch")
+        try:
+            for node, path in zip(RFM_NODES, paths, strict=True):
+                started = time.perf_counter()
+                con.execute(f"create table bench_scratch.{node} as {path.read_text()}")
+                seconds += time.perf_counter() - started
+                (built,) = con.execute(
+                    "select table_schema from information_schema.tables "
+                    "where table_name = ? and table_schema != 'bench_scratch'",
+                    [node],
+                ).fetchone()
+                digest = "select count(*), sum(hash(t)) from {} as t"
+                again = con.execute(digest.format(f"bench_scratch.{node}")).fetchone()
+                if again != con.execute(digest.format(f"{built}.{node}")).fetchone():
+                    raise RuntimeError(f"{node}: run again alone, it differs from the build's")
+        finally:
+            con.execute("drop schema bench_scratch cascade")
+    return seconds
 
 
 def pandas_notebook(orders: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -266,11 +303,17 @@ def peers(
     as_of: date,
     ours_seconds: float | None,
     max_lifetimes_people: int = 200_000,
+    ours_alone_seconds: float | None = None,
 ) -> list[dict]:
     """Both peers on the warehouse as of `as_of`, each against customer_rfm; ours_seconds
-    from `rfm_node_seconds` of the marts build (None: ratio unknown)."""
+    from `rfm_node_seconds` of the marts build (None: ratio unknown), ours_alone_seconds
+    from `rfm_alone_seconds`."""
     inputs = read_inputs(warehouse_path, as_of)
-    return [
+    rows = [
         notebook_peer(inputs, ours_seconds),
         lifetimes_peer(inputs, ours_seconds, max_lifetimes_people),
     ]
+    for row in rows:
+        row["ours_alone_seconds"] = ours_alone_seconds
+        row["ratio_alone"] = row["seconds"] / ours_alone_seconds if ours_alone_seconds else None
+    return rows

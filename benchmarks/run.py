@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.peers import OURS_NOTE, peers, rfm_node_seconds
+from benchmarks.peers import OURS_NOTE, peers, rfm_alone_seconds, rfm_node_seconds
 from demo_data.model_scores import model_scores
 from demo_data.score import identity_scores
 from pipeline import settings as config
@@ -202,7 +202,14 @@ def run(scale: int, as_of: str) -> dict:
         "stages": stages,
         "identity": identity,
         "models": asdict(model_scores(settings.warehouse_path, settings.truth_dir)),
-        "peers": peers(settings.warehouse_path, as_of_date, rfm_seconds),
+        "peers": peers(
+            settings.warehouse_path,
+            as_of_date,
+            rfm_seconds,
+            ours_alone_seconds=rfm_alone_seconds(
+                settings.warehouse_path, settings.dbt_target_dir / "compiled"
+            ),
+        ),
     }
 
 
@@ -258,6 +265,8 @@ def render_peers(peer_rows: list[dict]) -> str:
             f"{p['seconds']:.3f}",
             "-" if p["ours_seconds"] is None else f"{p['ours_seconds']:.3f}",
             "-" if p["ratio"] is None else f"{p['ratio']:.2f}",
+            "-" if p.get("ours_alone_seconds") is None else f"{p['ours_alone_seconds']:.3f}",
+            "-" if p.get("ratio_alone") is None else f"{p['ratio_alone']:.2f}",
             f"yes, {p['people']:,} people" if p["agree"] else f"NO: {p['mismatches']:,} differ",
         )
         for p in peer_rows
@@ -268,7 +277,15 @@ def render_peers(peer_rows: list[dict]) -> str:
         f"{first['read_seconds']:.2f} s (counted in neither); ratio = peer seconds / ours "
         f"seconds, above 1 where ours is faster.\n{OURS_NOTE}."
     )
-    header = ("peer", "seconds", "ours seconds", "ratio peer/ours", "agrees with customer_rfm")
+    header = (
+        "peer",
+        "seconds",
+        "ours seconds",
+        "ratio peer/ours",
+        "ours alone",
+        "ratio alone",
+        "agrees with customer_rfm",
+    )
     return f"Peers\n{format_table(rows, header)}\n{notes}"
 
 

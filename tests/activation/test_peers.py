@@ -6,9 +6,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from benchmarks.peers import Inputs, lifetimes_peer, notebook_peer, read_inputs, rfm_node_seconds
+from benchmarks.peers import (
+    Inputs,
+    lifetimes_peer,
+    notebook_peer,
+    read_inputs,
+    rfm_alone_seconds,
+    rfm_node_seconds,
+)
+from tests.activation.conftest import copy_warehouse
 from tests.conftest import AS_OF
 
 
@@ -89,3 +98,30 @@ def test_ours_is_the_rfm_nodes_time(tmp_path: Path) -> None:
     ]
     assert rfm_node_seconds(write(nodes)) == 1.75
     assert rfm_node_seconds(write(nodes[1:])) is None  # a build without the RFM models
+
+
+def test_ours_alone_reruns_the_compiled_rfm_and_leaves_nothing(
+    activated_settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = copy_warehouse(activated_settings, monkeypatch, tmp_path / "data")
+    compiled = settings.dbt_target_dir / "compiled"
+    seconds = rfm_alone_seconds(settings.warehouse_path, compiled)
+    assert seconds is not None and seconds > 0
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        schemas = {
+            row[0] for row in con.execute("select schema_name from duckdb_schemas()").fetchall()
+        }
+    assert "bench_scratch" not in schemas
+
+    # SQL that no longer computes what the build wrote is refused, not timed.
+    changed = tmp_path / "compiled"
+    for path in compiled.rglob("*.sql"):
+        target = changed / path.relative_to(compiled)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sql = path.read_text()
+        if path.name == "customer_rfm.sql":
+            sql = f"select * from ({sql}) as rfm where frequency > 1"
+        target.write_text(sql)
+    with pytest.raises(RuntimeError, match="customer_rfm: run again alone, it differs"):
+        rfm_alone_seconds(settings.warehouse_path, changed)
+    assert rfm_alone_seconds(settings.warehouse_path, tmp_path / "nothing") is None
