@@ -134,9 +134,13 @@ def _batches(
     out = []
     if checks:
         values = ", ".join(f"{check.value} as m{i + 1}" for i, check in enumerate(checks))
-        frame = con.execute(f"select 1 as m0, {values} from {suite.scope or suite.table}").df()
-        if frame.empty:  # a scope without rows still answers every aggregate
-            frame = con.execute(f"select 1 as m0, {values}").df()
+        # m0 is an aggregate so that the query is one: one row, also over no rows. Where every
+        # check is a scalar subquery (a volume or relationship check alone), a constant m0
+        # gave one row per table row, each validated by GX in Python (at 1M customers 5.3M
+        # rows, about 7 of the marts gate's 21 s).
+        frame = con.execute(
+            f"select count(*) * 0 + 1 as m0, {values} from {suite.scope or suite.table}"
+        ).df()
         out.append((f"{suite.table}:sql", frame, _as_expectations([exists_check, *checks])))
     if suite.frame_columns:
         columns = ", ".join(suite.frame_columns)

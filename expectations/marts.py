@@ -1,10 +1,14 @@
 """Marts layer suite: the per-person tables BI and the models read, as native GX expectations
-on pandas frames (one row per person fits in memory), plus relationships and graph health
-pushed down to SQL."""
+on pandas frames (one row per person fits in memory), plus relationships, graph health and
+value ranges pushed down to SQL.
+
+Ranges are SQL because GX's pandas `expect_column_values_to_be_between` calls a Python
+function per value: at 1M customers 11.2M calls, 13.6 of the gate's 36 s under a profiler.
+They still read as that expectation, on their column, in the results and messages."""
 
 from __future__ import annotations
 
-from expectations.checks import CRITICAL, WARNING, SqlCheck, TableSuite, orphans
+from expectations.checks import CRITICAL, WARNING, SqlCheck, TableSuite, between, orphans
 
 PEOPLE = "marts.dim_customers"
 FEATURES = "marts.customer_features"
@@ -26,13 +30,6 @@ def _rfm() -> list:
         gxe.ExpectColumnValuesToNotBeNull(column="person_id", meta=critical),
         gxe.ExpectColumnValuesToBeUnique(column="person_id", meta=critical),
         gxe.ExpectColumnValuesToNotBeNull(column="as_of_date", meta=critical),
-        *(
-            gxe.ExpectColumnValuesToBeBetween(column=c, min_value=1, max_value=5, meta=critical)
-            for c in ("r_score", "f_score", "m_score")
-        ),
-        gxe.ExpectColumnValuesToBeBetween(column="recency_days", min_value=0, meta=critical),
-        gxe.ExpectColumnValuesToBeBetween(column="frequency", min_value=0, meta=critical),
-        gxe.ExpectColumnValuesToBeBetween(column="monetary", min_value=0, meta=critical),
         gxe.ExpectColumnValuesToNotBeNull(column="rfm_segment", meta=critical),
         # Most people of a working shop bought something; far fewer signals a broken join.
         gxe.ExpectColumnMeanToBeBetween(column="frequency", min_value=0.3, meta=warning),
@@ -61,12 +58,6 @@ def _features() -> list:
     return [
         gxe.ExpectColumnValuesToBeUnique(column="person_id", meta=critical),
         gxe.ExpectColumnValuesToNotBeNull(column="person_id", meta=critical),
-        *(
-            gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1, meta=critical)
-            for c in RATES
-        ),
-        gxe.ExpectColumnValuesToBeBetween(column="recency_days", min_value=0, meta=critical),
-        gxe.ExpectColumnValuesToBeBetween(column="days_since_last_session", min_value=0),
         gxe.ExpectColumnValuesToBeInSet(
             column="lifecycle_stage",
             value_set=["prospect", "new", "active", "dormant", "lapsed"],
@@ -101,34 +92,25 @@ def suites() -> list[TableSuite]:
         ),
         TableSuite(
             table="marts.customer_rfm",
-            frame_columns=(
-                "person_id",
-                "as_of_date",
-                "r_score",
-                "f_score",
-                "m_score",
-                "recency_days",
-                "frequency",
-                "monetary",
-                "rfm_segment",
-            ),
+            frame_columns=("person_id", "as_of_date", "frequency", "rfm_segment"),
             expectations=_rfm,
-            checks=(same_people,),
+            checks=(
+                same_people,
+                *(between(c, 1, 5) for c in ("r_score", "f_score", "m_score")),
+                *(between(c, 0, None) for c in ("recency_days", "frequency", "monetary")),
+            ),
             volume=True,
         ),
         TableSuite(
             table=FEATURES,
             scope=FEATURES_NOW,
-            frame_columns=(
-                "person_id",
-                "recency_days",
-                "days_since_last_session",
-                "lifecycle_stage",
-                *RATES,
-            ),
+            frame_columns=("person_id", "lifecycle_stage"),
             expectations=_features,
             checks=(
                 same_people,
+                *(between(c, 0, 1) for c in RATES),
+                between("recency_days", 0, None),
+                between("days_since_last_session", 0, None),
                 SqlCheck(
                     "person_id",
                     "expect_compound_columns_to_be_unique:person_id,as_of_date",

@@ -237,3 +237,21 @@ def test_warnings_are_recorded_and_the_run_goes_on(warehouse):
     _gate(warehouse, "raw", run_id="run-late", as_of=later)
     stale = [row for row in _results(warehouse, "run-late") if not row[4]]
     assert stale and all(row[2].endswith("days_old") for row in stale)
+
+
+@pytest.mark.parametrize("rows", [1000, 0])
+def test_sql_checks_are_one_row_whatever_they_aggregate(rows: int) -> None:
+    """A suite whose only check is a scalar subquery (a relationship check) still validates
+    one row of check values, not one per table row; an empty table gives one row too."""
+    from expectations.checks import TableSuite, orphans
+    from expectations.gate import _batches
+
+    with duckdb.connect() as con:
+        con.execute(f"create table orders as select range as person_id from range({rows})")
+        con.execute("create table people as select range as person_id from range(10)")
+        suite = TableSuite(
+            "orders", checks=(orphans("person_id", "people", "person_id", "orders"),)
+        )
+        ((name, frame, expectations),) = _batches(con, suite, True, {}, 0.5)
+    assert name == "orders:sql" and len(frame) == 1 and len(expectations) == 2
+    assert frame.iloc[0].tolist() == [1, max(rows - 10, 0)]
