@@ -146,17 +146,18 @@ def _mismatches(theirs: pd.DataFrame, ours: pd.DataFrame, columns: list[str]) ->
     }
 
 
-def rfm_alone_seconds(warehouse_path: Path, compiled_dir: Path) -> float | None:
+def rfm_alone_seconds(warehouse_path: Path, compiled_dir: Path, memory_limit: str) -> float | None:
     """Our RFM again after the run, alone on the machine as each peer is: RFM_NODES' SQL as
     dbt compiled it in the run, in order, each written to a table as dbt writes it (in a
-    scratch schema, dropped after), with the profile's DuckDB settings. In the build the
+    scratch schema, dropped after), with the dbt profile's DuckDB settings (`memory_limit`:
+    the run's `duckdb_memory_limit`). In the build the
     nodes share the two cores with the models beside them; here, as for the peers, nothing
     else runs. Each table must equal the one the build wrote (row count and hash), or this
     raises. None when the run compiled neither."""
     paths = [next(compiled_dir.rglob(f"{node}.sql"), None) for node in RFM_NODES]
     if None in paths:
         return None
-    config = {"memory_limit": "4GB", "preserve_insertion_order": False}
+    config = {"memory_limit": memory_limit, "preserve_insertion_order": False}
     seconds = 0.0
     with duckdb.connect(str(warehouse_path), config=config) as con:
         con.execute("set enable_progress_bar = false")

@@ -207,7 +207,9 @@ def run(scale: int, as_of: str) -> dict:
             as_of_date,
             rfm_seconds,
             ours_alone_seconds=rfm_alone_seconds(
-                settings.warehouse_path, settings.dbt_target_dir / "compiled"
+                settings.warehouse_path,
+                settings.dbt_target_dir / "compiled",
+                settings.duckdb_memory_limit,
             ),
         ),
     }

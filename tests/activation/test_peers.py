@@ -105,7 +105,7 @@ def test_ours_alone_reruns_the_compiled_rfm_and_leaves_nothing(
 ) -> None:
     settings = copy_warehouse(activated_settings, monkeypatch, tmp_path / "data")
     compiled = settings.dbt_target_dir / "compiled"
-    seconds = rfm_alone_seconds(settings.warehouse_path, compiled)
+    seconds = rfm_alone_seconds(settings.warehouse_path, compiled, settings.duckdb_memory_limit)
     assert seconds is not None and seconds > 0
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         schemas = {
@@ -123,5 +123,5 @@ def test_ours_alone_reruns_the_compiled_rfm_and_leaves_nothing(
             sql = f"select * from ({sql}) as rfm where frequency > 1"
         target.write_text(sql)
     with pytest.raises(RuntimeError, match="customer_rfm: run again alone, it differs"):
-        rfm_alone_seconds(settings.warehouse_path, changed)
-    assert rfm_alone_seconds(settings.warehouse_path, tmp_path / "nothing") is None
+        rfm_alone_seconds(settings.warehouse_path, changed, settings.duckdb_memory_limit)
+    assert rfm_alone_seconds(settings.warehouse_path, tmp_path / "nothing", "1GB") is None
