@@ -4,10 +4,10 @@ pandas notebook does it, and by `lifetimes`' `summary_data_from_transaction_data
 Both peers start from the same frame: the completed orders with a person placed before
 midnight UTC of the as-of date, read from `marts.fct_orders` once (the read is timed apart and
 counts towards neither peer). A peer's seconds are its own computation only; ours are the dbt
-node times of `int_features__rfm` and `customer_rfm` in the marts build, which compute every
-feature snapshot date (three), with scores and segments, where each peer computes one date and
-the aggregates only; and the same two models run again alone after the run, as the peers
-run. Each peer's result is checked against `marts.customer_rfm`, person by person;
+node time of `customer_rfm` in the marts build, which reads the orders from the warehouse,
+scores, names segments and writes a row for every person, where each peer computes the
+aggregates of its in-memory frame only; and the same model run again alone after the run, as
+the peers run. Each peer's result is checked against `marts.customer_rfm`, person by person;
 `mismatches` counts the people whose figures differ or who are on one side only.
 """
 
@@ -23,13 +23,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-# Our side of the comparison: the models that compute customer_rfm.
-RFM_NODES = ("int_features__rfm", "customer_rfm")
+# Our side of the comparison: the model that computes customer_rfm from fct_orders.
+RFM_NODES = ("customer_rfm",)
 OURS_NOTE = (
-    "ours: dbt node time of int_features__rfm (all 3 feature snapshot dates, with scores and "
-    "segments) plus customer_rfm (the run's date), in the build beside other models; ours "
-    "alone: the same two run again after the run with nothing beside them, as the peers run; "
-    "the peer computes the run's date only"
+    "ours: dbt node time of customer_rfm (the run's date, read from the warehouse, with "
+    "scores, segments and a row per person, written to a table), in the build beside other "
+    "models; ours alone: the same model run again after the run with nothing beside it, as "
+    "the peers run"
 )
 
 ORDERS_SQL = """
