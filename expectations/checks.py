@@ -2,12 +2,15 @@
 tests can read it cheaply.
 
 Two kinds of checks, both validated by a GX checkpoint (expectations/gate.py):
-- native GX expectations on a pandas frame of the table's columns, for the per-person tables
-  (a million rows of a few columns fit in memory);
-- checks pushed down to SQL for the large tables (raw and staging events): each is one
-  aggregate over the table, computed by DuckDB in one scan, and GX validates the resulting
-  one-row frame. Each says which column and which GX expectation it stands for, so a failure
-  reads like a native one: table, column, expectation, observed value.
+- native GX expectations on a pandas frame of a few columns, where GX's own check is
+  vectorised (row counts, uniqueness, not-null, sets and means on the per-person tables: a
+  million rows of a few columns fit in memory);
+- checks pushed down to SQL everywhere else: every check on the raw and staging tables, and
+  the marts' value ranges (GX's pandas range check runs per value unless a column is exactly
+  int64 or float64). Each is one aggregate over the table, computed by DuckDB in one scan,
+  and GX validates the resulting one-row frame. Each says which column and which GX
+  expectation it stands for, so a failure reads like a native one: table, column,
+  expectation, observed value.
 """
 
 from __future__ import annotations
