@@ -150,10 +150,10 @@ def rfm_alone_seconds(warehouse_path: Path, compiled_dir: Path, memory_limit: st
     """Our RFM again after the run, alone on the machine as each peer is: RFM_NODES' SQL as
     dbt compiled it in the run, in order, each written to a table as dbt writes it (in a
     scratch schema, dropped after), with the dbt profile's DuckDB settings (`memory_limit`:
-    the run's `duckdb_memory_limit`). In the build the
-    nodes share the two cores with the models beside them; here, as for the peers, nothing
-    else runs. Each table must equal the one the build wrote (row count and hash), or this
-    raises. None when the run compiled neither."""
+    the run's `duckdb_memory_limit`). In the build the nodes share the two cores with the
+    models beside them; here, as for the peers, nothing else runs. Each table must equal the
+    one the build wrote (row count and hash), or this raises. None when the run did not
+    compile them."""
     paths = [next(compiled_dir.rglob(f"{node}.sql"), None) for node in RFM_NODES]
     if None in paths:
         return None
